@@ -1,0 +1,105 @@
+"""Checks that span several fields of a scenario, run after the schema has validated it.
+
+The schema (:mod:`cxsim.scenario`) checks each field on its own; here we check what only the
+whole can tell: segment shares that sum to 1, known channels, a journey graph every journey can
+leave, rules that exist with valid parameters, and strategies whose patched scenario is valid.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from cxsim.graph import graph_problems
+from cxsim.problems import Problem, from_validation_error
+from cxsim.rules import RuleError, make_rule
+from cxsim.scenario import RuleSpec, Scenario
+from cxsim.strategies import BASELINE, canonical, patch
+
+SHARE_TOLERANCE = 1e-6
+
+
+def rule_specs(scenario: Scenario) -> dict[str, tuple[tuple[str, ...], RuleSpec]]:
+    """Each rule kind with the path and spec the scenario gives for it."""
+    p = scenario.perception
+    return {
+        "disconfirmation": (("perception", "disconfirmation"), p.disconfirmation),
+        "memory": (("perception", "memory"), p.memory),
+        "attitude": (("perception", "attitude"), p.attitude),
+        "loyalty": (("loyalty",), scenario.loyalty),
+    }
+
+
+def world_problems(scenario: Scenario) -> list[Problem]:
+    """Problems of one world (a scenario without looking at its strategies)."""
+    problems: list[Problem] = []
+    segments = scenario.population.segments
+    total = sum(s.share for s in segments.values())
+    if abs(total - 1) > SHARE_TOLERANCE:
+        shares = ", ".join(f"{k} {s.share:g}" for k, s in segments.items())
+        problems.append(Problem(("population", "segments"),
+                                f"segment shares must sum to 1, got {total:g} ({shares})"))
+    channels = scenario.channels()
+    for name, segment in segments.items():
+        for channel in segment.channel_preferences:
+            if channel not in channels:
+                problems.append(Problem(
+                    ("population", "segments", name, "channel_preferences", channel),
+                    f"unknown channel {channel!r}; the touchpoints use: {', '.join(channels)}"))
+    problems += graph_problems(scenario)
+    for kind, (path, spec) in rule_specs(scenario).items():
+        try:
+            make_rule(kind, spec.rule, spec.model_extra or {})
+        except RuleError as error:
+            problems += [Problem(path + p.path, p.message) for p in error.problems]
+    return problems
+
+
+def strategy_worlds(scenario: Scenario) -> tuple[dict[str, Scenario], list[Problem]]:
+    """The patched scenario of every strategy, and the problems found on the way.
+
+    A problem inside a patched scenario is reported at the strategy's patch entry that caused it
+    (or at the strategy when no single entry did).
+    """
+    base = canonical(scenario)
+    worlds: dict[str, Scenario] = {}
+    problems: list[Problem] = []
+    for name, strategy in scenario.strategies.items():
+        where: tuple[Any, ...] = ("strategies", name)
+        if name == BASELINE:
+            problems.append(Problem(where, f"{BASELINE!r} is the scenario itself; pick another "
+                                    "name"))
+            continue
+        data, found = patch(base, name, strategy)
+        if found:
+            problems += found
+            continue
+        try:
+            world = Scenario.model_validate(data)
+        except ValidationError as error:
+            found = from_validation_error(error, Scenario)
+        else:
+            found = world_problems(world)
+        if found:
+            problems += [_blame(where, strategy.set, strategy.remove, p) for p in found]
+            continue
+        worlds[name] = world
+    return worlds, problems
+
+
+def _blame(where: tuple[Any, ...], set_: dict[str, Any], remove: list[str], p: Problem) -> Problem:
+    dotted = p.dotted
+    for key in set_:
+        pattern = key.split(".")
+        if _matches(pattern, p.path):
+            return Problem((*where, "set", key), f"after the patch, {dotted}: {p.message}")
+    for i, key in enumerate(remove):
+        if _matches(key.split("."), p.path):
+            return Problem((*where, "remove", i), f"after the patch, {dotted}: {p.message}")
+    return Problem(where, f"after the patch, {dotted}: {p.message}")
+
+
+def _matches(pattern: list[str], path: tuple[Any, ...]) -> bool:
+    """Whether a patch pattern and a problem path overlap (one is a prefix of the other)."""
+    return all(a == "*" or a == str(b) for a, b in zip(pattern, path, strict=False))

@@ -1,0 +1,173 @@
+"""Probability distributions a scenario file can name, for traits and touchpoint quality.
+
+Each distribution turns uniform numbers into draws by its inverse CDF (``ppf``), so that one
+customer's slot of a keyed stream (see :mod:`cxsim.streams`) always maps to the same value.
+A bare number in a scenario file means a constant.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy import stats
+from scipy.special import ndtri
+
+
+class _Distribution(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Values at the probabilities ``u`` (the inverse CDF)."""
+        raise NotImplementedError
+
+    @property
+    def mean(self) -> float:
+        """The distribution's expected value."""
+        raise NotImplementedError
+
+
+class Constant(_Distribution):
+    """Always the same value."""
+
+    dist: Literal["constant"] = "constant"
+    value: float
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.full(u.shape, self.value)
+
+    @property
+    def mean(self) -> float:
+        return self.value
+
+
+class Normal(_Distribution):
+    """Normal with mean ``mean`` and standard deviation ``sd``."""
+
+    dist: Literal["normal"]
+    mean_: float = Field(alias="mean")
+    sd: float = Field(ge=0)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.mean_ + self.sd * ndtri(u)
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+
+class TruncatedNormal(_Distribution):
+    """Normal with ``mean`` and ``sd`` before truncation, restricted to [``low``, ``high``]."""
+
+    dist: Literal["truncnormal"]
+    mean_: float = Field(alias="mean")
+    sd: float = Field(gt=0)
+    low: float = -math.inf
+    high: float = math.inf
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> TruncatedNormal:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    def _frozen(self) -> Any:
+        a, b = (self.low - self.mean_) / self.sd, (self.high - self.mean_) / self.sd
+        return stats.truncnorm(a, b, loc=self.mean_, scale=self.sd)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self._frozen().ppf(u)
+
+    @property
+    def mean(self) -> float:
+        return float(self._frozen().mean())
+
+
+class Beta(_Distribution):
+    """Beta(``a``, ``b``) rescaled from [0, 1] to [``low``, ``high``]."""
+
+    dist: Literal["beta"]
+    a: float = Field(gt=0)
+    b: float = Field(gt=0)
+    low: float = 0.0
+    high: float = 1.0
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Beta:
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + (self.high - self.low) * stats.beta.ppf(u, self.a, self.b)
+
+    @property
+    def mean(self) -> float:
+        return self.low + (self.high - self.low) * self.a / (self.a + self.b)
+
+
+class LogNormal(_Distribution):
+    """Log-normal given by the ``mean`` and ``sd`` of the variable itself (not of its log)."""
+
+    dist: Literal["lognormal"]
+    mean_: float = Field(alias="mean", gt=0)
+    sd: float = Field(ge=0)
+
+    def _log_params(self) -> tuple[float, float]:
+        sigma2 = math.log1p((self.sd / self.mean_) ** 2)
+        return math.log(self.mean_) - sigma2 / 2, math.sqrt(sigma2)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        mu, sigma = self._log_params()
+        return np.exp(mu + sigma * ndtri(u))
+
+    @property
+    def mean(self) -> float:
+        return self.mean_
+
+
+class Uniform(_Distribution):
+    """Uniform on [``low``, ``high``]."""
+
+    dist: Literal["uniform"]
+    low: float
+    high: float
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Uniform:
+        if not self.low <= self.high:
+            raise ValueError(f"low ({self.low}) must not exceed high ({self.high})")
+        return self
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + (self.high - self.low) * u
+
+    @property
+    def mean(self) -> float:
+        return (self.low + self.high) / 2
+
+
+def _number_as_constant(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"dist": "constant", "value": value}
+    return value
+
+
+class _NumberAsConstant:
+    """Pydantic hook: a bare number in the file means a :class:`Constant`."""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from pydantic_core import core_schema
+
+        return core_schema.no_info_before_validator_function(_number_as_constant, handler(source))
+
+
+Distribution = Annotated[
+    Constant | Normal | TruncatedNormal | Beta | LogNormal | Uniform,
+    Field(discriminator="dist"),
+    _NumberAsConstant,
+]
+"""Any distribution a scenario may name, chosen by its ``dist`` key; a bare number is a constant."""

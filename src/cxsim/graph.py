@@ -1,0 +1,233 @@
+"""The journey graph: touchpoints as arrays, routing, and the checks a graph must pass.
+
+A journey starts at an entry touchpoint (drawn by the entry weights), moves along weighted edges
+and ends at an exit. The next touchpoint is drawn from the current one's outgoing edges; an edge's
+weight may differ by segment and may be scaled by the customer's preference for the target's
+channel. Without feedback the graph is an absorbing Markov chain (Kemeny & Snell 1960): the share
+of journeys ending at each exit is given by the fundamental matrix N = (I − Q)⁻¹, see
+:meth:`JourneyGraph.exit_shares`, which the validation tests compare with the simulation.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from cxsim.distributions import Distribution
+from cxsim.problems import Problem
+from cxsim.scenario import STAGES, Scenario
+
+
+@dataclass(frozen=True)
+class JourneyGraph:
+    """A scenario's touchpoints and edges compiled into arrays indexed by touchpoint number."""
+
+    ids: list[str]
+    segments: list[str]
+    channels: list[str]
+    entry_weights: np.ndarray  # (touchpoints,)
+    is_exit: np.ndarray  # (touchpoints,) bool
+    targets: list[np.ndarray]  # per touchpoint: indices of the edges' targets
+    weights: list[np.ndarray]  # per touchpoint: (segments, edges) weights
+    by_preference: list[np.ndarray]  # per touchpoint: (edges,) bool
+    quality: list[Distribution]
+    stage: np.ndarray  # index into STAGES
+    channel: np.ndarray  # index into channels
+    importance: np.ndarray
+    personalisation: np.ndarray
+    price_premium: np.ndarray
+    problem_probability: np.ndarray
+    problem_severity: np.ndarray
+    cost_per_visit: np.ndarray
+    revenue: np.ndarray
+    duration_days: np.ndarray
+
+    @classmethod
+    def compile(
+        cls, scenario: Scenario, ids: list[str] | None = None, channels: list[str] | None = None
+    ) -> JourneyGraph:
+        """Compile ``scenario``'s graph, numbering touchpoints and channels as ``ids`` and
+        ``channels`` list them (by default, in the scenario's order).
+
+        ``ids`` may list touchpoints the scenario lacks (a strategy removed them, or the baseline
+        has not added them yet): they are never entered, and a journey standing on one ends there.
+        """
+        ids = list(ids if ids is not None else scenario.touchpoints)
+        channels = list(channels if channels is not None else scenario.channels())
+        index = {tp: i for i, tp in enumerate(ids)}
+        segments = list(scenario.population.segments)
+        n = len(ids)
+        present = [scenario.touchpoints.get(tp) for tp in ids]
+
+        entry_weights = np.zeros(n)
+        for tp, w in scenario.journey.entries.items():
+            entry_weights[index[tp]] = w
+        is_exit = np.array([tp is None or ids[i] in scenario.journey.exits
+                            for i, tp in enumerate(present)])
+        targets, weights, by_preference = [], [], []
+        for source in ids:
+            edges = scenario.journey.edges.get(source, {}) if source in scenario.touchpoints else {}
+            targets.append(np.array([index[t] for t in edges], dtype=np.int32))
+            weights.append(np.array(
+                [[e.segments.get(s, e.weight) for e in edges.values()] for s in segments],
+                dtype=np.float64).reshape(len(segments), len(edges)))
+            by_preference.append(np.array([e.by_channel_preference for e in edges.values()],
+                                          dtype=bool))
+
+        def column(field: str, default: float = 0.0) -> np.ndarray:
+            return np.array([getattr(tp, field) if tp else default for tp in present], dtype=float)
+
+        return cls(
+            ids=ids,
+            segments=segments,
+            channels=channels,
+            entry_weights=entry_weights,
+            is_exit=is_exit,
+            targets=targets,
+            weights=weights,
+            by_preference=by_preference,
+            quality=[tp.quality if tp else 0.0 for tp in present],  # type: ignore[misc]
+            stage=np.array([STAGES.index(tp.stage) if tp else 0 for tp in present]),
+            channel=np.array([channels.index(tp.channel) if tp else 0 for tp in present]),
+            importance=column("importance"),
+            personalisation=column("personalisation"),
+            price_premium=column("price_premium"),
+            problem_probability=column("problem_probability"),
+            problem_severity=column("problem_severity"),
+            cost_per_visit=column("cost_per_visit"),
+            revenue=column("revenue"),
+            duration_days=column("duration_days").astype(np.int32),
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # routing (vectorised over the customers standing on one touchpoint)
+
+    def choose_entry(self, u: np.ndarray) -> np.ndarray:
+        """Entry touchpoints for customers with uniform draws ``u``."""
+        cumulative = np.cumsum(self.entry_weights)
+        return np.searchsorted(cumulative, u * cumulative[-1], side="right").astype(np.int32)
+
+    def choose_next(
+        self, at: int, segment: np.ndarray, preference: np.ndarray | None, u: np.ndarray
+    ) -> np.ndarray:
+        """Next touchpoints for customers standing on touchpoint ``at``.
+
+        ``segment`` holds their segment numbers, ``preference`` their channel-preference weights
+        (customers × channels; needed only when an edge is scaled by it) and ``u`` their uniform
+        draws. Each customer takes the edge where ``u`` falls in the cumulative weights.
+        """
+        w = self.weights[at][segment]
+        if preference is not None and self.by_preference[at].any():
+            scale = preference[:, self.channel[self.targets[at]]]
+            w = np.where(self.by_preference[at], w * scale, w)
+        cumulative = np.cumsum(w, axis=1)
+        pick = (cumulative < (u * cumulative[:, -1])[:, None]).sum(axis=1)
+        return self.targets[at][np.minimum(pick, len(self.targets[at]) - 1)]
+
+    # ----------------------------------------------------------------------------------------
+    # closed forms for validation
+
+    def transition_matrix(self, segment: int = 0) -> np.ndarray:
+        """Transition probabilities between touchpoints for one segment (rows of exits are 0)."""
+        n = len(self.ids)
+        p = np.zeros((n, n))
+        for i in range(n):
+            if not self.is_exit[i] and len(self.targets[i]):
+                w = self.weights[i][segment]
+                np.add.at(p[i], self.targets[i], w / w.sum())
+        return p
+
+    def exit_shares(self, segment: int = 0) -> dict[str, float]:
+        """Share of journeys ending at each exit, from the fundamental matrix N = (I − Q)⁻¹.
+
+        With transient states T and absorbing states A, B = N·R gives the probability of being
+        absorbed in each exit from each transient state (Kemeny & Snell 1960, ch. 3); starting
+        from the entry distribution π, the exit shares are π·B (plus entries that are exits).
+        """
+        p = self.transition_matrix(segment)
+        transient = np.flatnonzero(~self.is_exit)
+        exits = np.flatnonzero(self.is_exit)
+        q = p[np.ix_(transient, transient)]
+        r = p[np.ix_(transient, exits)]
+        fundamental = np.linalg.inv(np.eye(len(transient)) - q)
+        start = self.entry_weights / self.entry_weights.sum()
+        shares = start[transient] @ fundamental @ r + start[exits]
+        return {self.ids[e]: float(s) for e, s in zip(exits, shares, strict=True)}
+
+
+def graph_problems(scenario: Scenario) -> list[Problem]:
+    """Everything wrong with a scenario's journey graph, each with the path of the field."""
+    problems: list[Problem] = []
+    known = scenario.touchpoints
+    journey = scenario.journey
+    segments = scenario.population.segments
+
+    def unknown(path: tuple[str | int, ...], tp: str) -> None:
+        hint = f"; known: {', '.join(known)}" if len(known) <= 20 else ""
+        problems.append(Problem(path, f"unknown touchpoint {tp!r}{hint}"))
+
+    for tp in journey.entries:
+        if tp not in known:
+            unknown(("journey", "entries", tp), tp)
+    if sum(journey.entries.values()) <= 0:
+        problems.append(Problem(("journey", "entries"), "entry weights must have a positive sum"))
+    for i, tp in enumerate(journey.exits):
+        if tp not in known:
+            unknown(("journey", "exits", i), tp)
+    for source, edges in journey.edges.items():
+        if source not in known:
+            unknown(("journey", "edges", source), source)
+        if source in journey.exits and edges:
+            problems.append(Problem(("journey", "edges", source),
+                                    f"{source!r} is an exit: a journey ends there, so it can have "
+                                    "no outgoing edges"))
+        for target, edge in edges.items():
+            if target not in known:
+                unknown(("journey", "edges", source, target), target)
+            for segment in edge.segments:
+                if segment not in segments:
+                    problems.append(Problem(("journey", "edges", source, target, "segments",
+                                             segment), f"unknown segment {segment!r}"))
+        for segment in segments:
+            if edges and sum(e.segments.get(segment, e.weight) for e in edges.values()) <= 0:
+                problems.append(Problem(("journey", "edges", source),
+                                        f"edge weights must have a positive sum (segment "
+                                        f"{segment!r} has none)"))
+    if problems:
+        return problems
+
+    def successors(tp: str) -> list[str]:
+        return [t for t, e in journey.edges.get(tp, {}).items()
+                if e.weight > 0 or any(w > 0 for w in e.segments.values())]
+
+    reached = _reachable([t for t, w in journey.entries.items() if w > 0], successors)
+    predecessors: dict[str, list[str]] = {tp: [] for tp in known}
+    for tp in known:
+        for t in successors(tp):
+            predecessors[t].append(tp)
+    leaves = _reachable(list(journey.exits), lambda tp: predecessors[tp])
+    for tp in known:
+        if tp not in reached:
+            problems.append(Problem(("touchpoints", tp),
+                                    "unreachable: no path from an entry leads here"))
+        elif tp not in journey.exits and not successors(tp):
+            problems.append(Problem(("touchpoints", tp),
+                                    "a dead end: not an exit and no edge leaves it "
+                                    "(add it to journey.exits or give it an edge)"))
+        elif tp not in leaves:
+            problems.append(Problem(("touchpoints", tp),
+                                    "a loop with no exit: no path from here reaches an exit"))
+    return problems
+
+
+def _reachable(start: list[str], successors: object) -> set[str]:
+    seen = set(start)
+    queue = deque(start)
+    while queue:
+        for nxt in successors(queue.popleft()):  # type: ignore[operator]
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen

@@ -1,0 +1,333 @@
+"""JourneyModel: customers moving through a touchpoint graph, day by day.
+
+The model is a :class:`mesa.Model`: Mesa owns the clock (one step a day) and the event schedule
+(a strategy that starts on a given day is an event). The customers are not Mesa agents but rows
+of numpy arrays (:class:`~cxsim.population.Population`): every phase works on all the customers
+it concerns at once.
+
+One day is a fixed sequence of phases, listed in :attr:`JourneyModel.phases`:
+
+1. ``arrive`` — prospects who became aware and customers due back start a journey at an entry
+   touchpoint, which is their first moment of truth;
+2. ``travel`` — customers due to leave a touchpoint move along the graph to the next one and meet
+   a moment of truth there (quality, disconfirmation, felt value, journey memory); customers at a
+   touchpoint that takes no time move on the same day (hop after hop);
+3. ``close_journeys`` — journeys that reached an exit are evaluated (journey memory), attitude and
+   expectation are updated and the customer says how likely they are to recommend (0–10);
+4. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
+   churns;
+5. ``record`` — the day's figures are kept for the ``daily`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mesa
+import numpy as np
+from mesa.time import Priority
+
+from cxsim.checks import rule_specs
+from cxsim.graph import JourneyGraph
+from cxsim.population import NEVER, Population, Status, awareness_day
+from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
+from cxsim.scenario import Scenario, Strategy
+from cxsim.streams import Streams
+
+MAX_HOPS_PER_DAY = 64
+"""A customer makes at most this many moves in one day; the rest wait for the next day."""
+
+MomentSink = Callable[[dict[str, np.ndarray]], None]
+
+
+@dataclass
+class World:
+    """What the model runs with: a scenario's graph and rules (the baseline's or a strategy's)."""
+
+    scenario: Scenario
+    graph: JourneyGraph
+    disconfirmation: Disconfirmation
+    memory: JourneyMemory
+    attitude: AttitudeUpdate
+    loyalty: Loyalty
+
+    @classmethod
+    def build(cls, scenario: Scenario, ids: list[str], channels: list[str]) -> World:
+        rules = {kind: make_rule(kind, spec.rule, spec.model_extra or {})
+                 for kind, (_, spec) in rule_specs(scenario).items()}
+        return cls(scenario=scenario, graph=JourneyGraph.compile(scenario, ids, channels),
+                   **rules)
+
+
+@dataclass
+class Today:
+    """What happens on one day, gathered across phases."""
+
+    day: int
+    starting: np.ndarray
+    moving: np.ndarray
+    finishing: list[np.ndarray] = field(default_factory=list)
+    finished: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    scores: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int8))
+    churned: int = 0
+    moments: int = 0
+
+
+class JourneyModel(mesa.Model):
+    """Customer journeys through one scenario, optionally under one strategy.
+
+    Args:
+        scenario: the world of the baseline.
+        replicate: replicate number; with the seed it keys every random stream, so that all
+            strategies of one replicate share their random numbers (common random numbers).
+        strategy: the strategy's patched scenario and its definition, or ``None`` for the
+            baseline.
+    Call :meth:`keep_moments` to receive the moments of truth as they happen.
+    """
+
+    phases = ("arrive", "travel", "close_journeys", "decide", "record")
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        replicate: int = 0,
+        strategy: tuple[Scenario, Strategy] | None = None,
+    ) -> None:
+        super().__init__(rng=scenario.seed + replicate)
+        self.streams = Streams(scenario.seed, replicate)
+        worlds = [scenario] if strategy is None else [scenario, strategy[0]]
+        ids = list(dict.fromkeys(tp for world in worlds for tp in world.touchpoints))
+        channels = list(dict.fromkeys(c for world in worlds for c in world.channels()))
+        self.world = World.build(scenario, ids, channels)
+        self.people = Population.draw(scenario, self.streams, self.world.graph.channels)
+        self.people.ensure_memory(self.world.memory.state)
+        self.strategy = strategy[1] if strategy else None
+        self.strategy_active = False
+        self.strategy_cost = 0.0
+        self.daily: list[dict[str, float]] = []
+        self.moment_sink: MomentSink | None = None
+        self.moment_kept = np.zeros(0, dtype=bool)
+        if strategy is not None:
+            self._strategy_world = World.build(strategy[0], ids, channels)
+            if strategy[1].from_day == 0:
+                self.adopt_strategy()
+            else:  # at the end of the day before from_day, after that day's step
+                self.schedule_event(self.adopt_strategy, at=strategy[1].from_day,
+                                    priority=Priority.LOW)
+
+    def keep_moments(self, sink: MomentSink, share: float = 1.0) -> None:
+        """Send each day's moments of truth to ``sink`` as columns, for a random ``share`` of
+        customers (chosen once, so their journeys are kept whole)."""
+        self.moment_sink = sink
+        slots = np.arange(self.people.size)
+        self.moment_kept = self.streams.uniform("moment_sample", slots) < share
+
+    # ----------------------------------------------------------------------------------------
+    # the clock
+
+    @property
+    def day(self) -> int:
+        """Today's number, counting from 0 (Mesa counts steps from 1)."""
+        return self.steps - 1
+
+    def step(self) -> None:
+        """One day: the phases in order."""
+        self.today = self._begin_day()
+        for phase in self.phases:
+            getattr(self, phase)()
+
+    def run(self) -> None:
+        """Simulate the scenario's whole horizon."""
+        self.run_for(self.world.scenario.horizon_days)
+
+    def adopt_strategy(self) -> None:
+        """From now on, run with the strategy's scenario."""
+        old_p = self.world.scenario.population.awareness_per_day
+        self.world = self._strategy_world
+        self.strategy_active = True
+        self.people.ensure_memory(self.world.memory.state)
+        new_p = self.world.scenario.population.awareness_per_day
+        if new_p != old_p:  # awareness is memoryless: redraw the wait of every prospect
+            day = self.steps  # the strategy starts on the next day
+            who = np.flatnonzero(self.people.status == Status.PROSPECT)
+            u = self.streams.uniform("awareness", who, day)
+            self.people.due_day[who] = awareness_day(new_p, u, day).astype(np.int32)
+
+    def _begin_day(self) -> Today:
+        p = self.people
+        due = np.flatnonzero(p.due_day == self.day)
+        status = p.status[due]
+        return Today(
+            day=self.day,
+            starting=due[(status == Status.PROSPECT) | (status == Status.BETWEEN)],
+            moving=due[status == Status.IN_JOURNEY],
+        )
+
+    # ----------------------------------------------------------------------------------------
+    # phases
+
+    def arrive(self) -> None:
+        """Due customers start a journey at an entry touchpoint: their first moment of truth."""
+        who, p, day = self.today.starting, self.people, self.today.day
+        if not len(who):
+            return
+        first = p.first_day[who] < 0
+        p.first_day[who[first]] = day
+        p.status[who] = Status.IN_JOURNEY
+        p.journey_start[who] = day
+        p.journey_quality[who] = 0.0
+        p.journey_moments[who] = 0
+        p.journey_revenue[who] = 0.0
+        p.journey_cost[who] = 0.0
+        for name, start in self.world.memory.state.items():
+            p.memory[name][who] = start
+        entry = self.world.graph.choose_entry(self.streams.uniform("entry", who, day))
+        self.meet(who, entry, hop=0)
+        again = who[p.due_day[who] == day]
+        self.today.moving = np.concatenate([self.today.moving, again])
+
+    def travel(self) -> None:
+        """Move due customers along the graph, hop after hop, until nobody moves today."""
+        graph, p, day = self.world.graph, self.people, self.today.day
+        moving = self.today.moving
+        for hop in range(1, MAX_HOPS_PER_DAY + 1):
+            if not len(moving):
+                return
+            at = p.at[moving].astype(np.int64)
+            done = graph.is_exit[at]
+            self.today.finishing.append(moving[done])
+            moving, at = moving[~done], at[~done]
+            nxt = np.empty(len(moving), dtype=np.int32)
+            u = self.streams.uniform("route", moving, day, hop)
+            for tp in np.unique(at):
+                here = at == tp
+                who = moving[here]
+                preference = p.channel_preference[who] if graph.by_preference[tp].any() else None
+                nxt[here] = graph.choose_next(int(tp), p.segment[who], preference, u[here])
+            self.meet(moving, nxt, hop)
+            moving = moving[p.due_day[moving] == day]
+        p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
+
+    def meet(self, who: np.ndarray, tp: np.ndarray, hop: int) -> None:
+        """Moments of truth: customers ``who`` arrive at touchpoints ``tp``.
+
+        quality = draw from the touchpoint's distribution − problem severity (if a problem occurs)
+        + personalisation × the customer's responsiveness − price premium × price sensitivity;
+        felt = importance × disconfirmation(quality, expectation), folded into journey memory.
+        """
+        graph, p, day, world = self.world.graph, self.people, self.today.day, self.world
+        tp = tp.astype(np.int64)
+        u = self.streams.uniform("quality", who, day, hop)
+        quality = np.empty(len(who))
+        for t in np.unique(tp):
+            here = tp == t
+            quality[here] = graph.quality[t].ppf(u[here])
+        problem = self.streams.uniform("problem", who, day, hop) < graph.problem_probability[tp]
+        quality -= problem * graph.problem_severity[tp]
+        quality += graph.personalisation[tp] * p.traits["personalisation_response"][who]
+        quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
+        expectation = p.expectation[who]
+        felt = world.disconfirmation.felt_value(quality, expectation) * graph.importance[tp]
+        world.memory.remember(p.memory, who, felt)
+
+        p.at[who] = tp
+        p.due_day[who] = day + graph.duration_days[tp]
+        p.journey_quality[who] += quality
+        p.journey_moments[who] += 1
+        p.journey_revenue[who] += graph.revenue[tp]
+        p.journey_cost[who] += graph.cost_per_visit[tp]
+        self.today.moments += len(who)
+        if self.moment_sink is not None:
+            keep = self.moment_kept[who]
+            self.moment_sink({
+                "day": np.full(keep.sum(), day, dtype=np.int32),
+                "customer": who[keep].astype(np.int64),
+                "journey": p.journeys[who[keep]].astype(np.int32),
+                "touchpoint": tp[keep].astype(np.int32),
+                "quality": quality[keep],
+                "expectation": expectation[keep],
+                "disconfirmation": (quality - expectation)[keep],
+                "felt_value": felt[keep],
+                "problem": problem[keep],
+            })
+
+    def close_journeys(self) -> None:
+        """Journeys that reached an exit: evaluate, update attitude, ask for a 0–10 score."""
+        p, world, day = self.people, self.world, self.today.day
+        who = np.concatenate(self.today.finishing) if self.today.finishing else np.empty(0, int)
+        self.today.finished = who
+        if not len(who):
+            return
+        evaluation = world.memory.recall(p.memory, who)
+        mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
+        p.attitude[who], p.expectation[who] = world.attitude.update(
+            p.attitude[who], p.expectation[who], evaluation, mean_quality)
+        scores = world.loyalty.recommend(p.attitude[who], self.streams.normal("recommend", who, day))
+        p.last_recommend[who] = scores
+        self.today.scores = scores
+
+        margin = p.journey_revenue[who] - p.journey_cost[who]
+        repeat = p.journeys[who] > 0
+        years = (p.journey_start[who] - p.first_day[who]) / 365.0
+        rate = world.scenario.economics.discount_rate_per_year
+        p.clv[who] += np.where(repeat, margin * (1.0 + rate) ** -years, 0.0)
+        p.revenue[who] += p.journey_revenue[who]
+        p.cost[who] += p.journey_cost[who]
+        p.purchases[who] += p.journey_revenue[who] > 0
+        p.journeys[who] += 1
+        p.at[who] = -1
+        p.status[who] = Status.BETWEEN
+
+    def decide(self) -> None:
+        """Each customer who finished a journey comes back after an inter-purchase time, or churns."""
+        p, day, world = self.people, self.today.day, self.world
+        who = self.today.finished
+        if not len(who):
+            return
+        stays = self.streams.uniform("return", who, day) < world.loyalty.return_probability(
+            p.attitude[who])
+        back = who[stays]
+        gap = np.empty(len(back))
+        u = self.streams.uniform("inter_purchase", back, day)
+        segments = list(world.scenario.population.segments.values())
+        for s in np.unique(p.segment[back]):
+            mine = p.segment[back] == s
+            gap[mine] = segments[s].inter_purchase_days.ppf(u[mine])
+        p.due_day[back] = day + np.maximum(np.rint(gap), 1).astype(np.int32)
+        gone = who[~stays]
+        p.status[gone] = Status.CHURNED
+        p.churn_day[gone] = day
+        p.due_day[gone] = NEVER
+        self.today.churned = len(gone)
+
+    def record(self) -> None:
+        """Keep the day's figures for the ``daily`` table."""
+        p, t = self.people, self.today
+        if self.strategy_active and self.strategy is not None:
+            self.strategy_cost += (self.strategy.cost.per_day
+                                   + self.strategy.cost.per_journey * len(t.starting))
+        counts = np.bincount(p.status, minlength=len(Status))
+        active = (p.status == Status.IN_JOURNEY) | (p.status == Status.BETWEEN)
+        finished = t.finished
+        scores = t.scores
+        self.daily.append({
+            "day": t.day,
+            "prospects": int(counts[Status.PROSPECT]),
+            "active_customers": int(active.sum()),
+            "in_journey": int(counts[Status.IN_JOURNEY]),
+            "journeys_started": len(t.starting),
+            "journeys_completed": len(finished),
+            "moments": t.moments,
+            "churned": t.churned,
+            "revenue": float(p.journey_revenue[finished].sum()),
+            "cost": float(p.journey_cost[finished].sum()),
+            "mean_attitude": float(p.attitude[active].mean()) if active.any() else float("nan"),
+            "nps": nps(scores) if len(scores) else float("nan"),
+        })
+
+
+def nps(scores: np.ndarray) -> float:
+    """Net Promoter Score: % promoters (9–10) − % detractors (0–6) (Reichheld 2003)."""
+    scores = np.asarray(scores)
+    return float(100.0 * ((scores >= 9).mean() - (scores <= 6).mean()))

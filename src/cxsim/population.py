@@ -1,0 +1,154 @@
+"""The population: every customer a row of numpy arrays (struct of arrays).
+
+Traits are fixed at day 0, drawn per segment from the scenario's distributions; state changes as
+customers move through their journeys. A customer's row number is their *slot* in every keyed
+random stream (:mod:`cxsim.streams`). Rows are never reused or compacted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+
+from cxsim.distributions import Constant
+from cxsim.scenario import Scenario
+from cxsim.streams import Streams
+
+NEVER = np.iinfo(np.int32).max
+TRAITS = ("patience_minutes", "price_sensitivity", "personalisation_response", "talkativeness",
+          "complain_propensity")
+
+
+class Status(IntEnum):
+    """Where a customer stands in the relationship."""
+
+    PROSPECT = 0  # never bought; waits to become aware
+    IN_JOURNEY = 1  # somewhere in the touchpoint graph
+    BETWEEN = 2  # a customer between journeys, due back on ``due_day``
+    CHURNED = 3  # gone for good
+
+
+@dataclass
+class Population:
+    """Traits and state of all customers, one array element per customer."""
+
+    segment: np.ndarray
+    baseline_expectation: np.ndarray
+    traits: dict[str, np.ndarray]
+    channel_preference: np.ndarray  # customers × channels
+    status: np.ndarray
+    at: np.ndarray  # touchpoint number while in a journey, else -1
+    due_day: np.ndarray  # day of the customer's next event (leave a touchpoint, start a journey)
+    expectation: np.ndarray
+    attitude: np.ndarray
+    journeys: np.ndarray
+    purchases: np.ndarray
+    revenue: np.ndarray
+    cost: np.ndarray
+    clv: np.ndarray
+    first_day: np.ndarray
+    churn_day: np.ndarray
+    last_recommend: np.ndarray
+    journey_start: np.ndarray
+    journey_quality: np.ndarray  # sum of experienced quality in the current journey
+    journey_moments: np.ndarray
+    journey_revenue: np.ndarray
+    journey_cost: np.ndarray
+    memory: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.segment)
+
+    @classmethod
+    def draw(cls, scenario: Scenario, streams: Streams, channels: list[str]) -> Population:
+        """Draw the customers of ``scenario``: segments, traits, and who is a customer at day 0."""
+        spec = scenario.population
+        n = spec.size
+        slots = np.arange(n)
+        segments = list(spec.segments.values())
+        shares = np.cumsum([s.share for s in segments])
+        segment = np.minimum(
+            np.searchsorted(shares / shares[-1], streams.uniform("segment", slots), side="right"),
+            len(segments) - 1,
+        ).astype(np.int8)
+
+        def trait(name: str, pick: object) -> np.ndarray:
+            values = np.empty(n, dtype=np.float32)
+            u = streams.uniform(f"trait.{name}", slots)
+            for s, seg in enumerate(segments):
+                mine = segment == s
+                values[mine] = pick(seg).ppf(u[mine])  # type: ignore[operator]
+            return values
+
+        preference = np.ones((n, len(channels)), dtype=np.float32)
+        for c, channel in enumerate(channels):
+            preference[:, c] = trait(
+                f"channel.{channel}",
+                lambda seg, ch=channel: seg.channel_preferences.get(ch, Constant(value=1.0)),
+            )
+        expectation = trait("expectation", lambda seg: seg.expectation)
+
+        existing = streams.uniform("existing", slots) < spec.existing_customers
+        status = np.where(existing, Status.BETWEEN, Status.PROSPECT).astype(np.int8)
+        first_gap = trait("inter_purchase_days", lambda seg: seg.inter_purchase_days)
+        due_day = np.where(
+            existing,
+            np.floor(streams.uniform("first_visit", slots) * np.maximum(first_gap, 1)),
+            awareness_day(spec.awareness_per_day, streams.uniform("awareness", slots)),
+        ).astype(np.int32)
+        attitude = np.where(existing, trait("initial_attitude", lambda s: s.initial_attitude), 0.0)
+
+        def zeros(dtype: type = np.float64) -> np.ndarray:
+            return np.zeros(n, dtype=dtype)
+
+        def minus_one() -> np.ndarray:
+            return np.full(n, -1, dtype=np.int32)
+
+        return cls(
+            segment=segment,
+            baseline_expectation=expectation,
+            traits={name: trait(name, lambda seg, t=name: getattr(seg, t)) for name in TRAITS},
+            channel_preference=preference,
+            status=status,
+            at=np.full(n, -1, dtype=np.int16),
+            due_day=due_day,
+            expectation=expectation.astype(np.float64),
+            attitude=attitude.astype(np.float64),
+            journeys=zeros(np.int32),
+            purchases=zeros(np.int32),
+            revenue=zeros(),
+            cost=zeros(),
+            clv=zeros(),
+            first_day=minus_one(),
+            churn_day=minus_one(),
+            last_recommend=np.full(n, -1, dtype=np.int8),
+            journey_start=minus_one(),
+            journey_quality=zeros(),
+            journey_moments=zeros(np.int32),
+            journey_revenue=zeros(),
+            journey_cost=zeros(),
+        )
+
+    def ensure_memory(self, state: dict[str, float]) -> None:
+        """Make the per-customer arrays a journey-memory rule keeps (see :mod:`cxsim.rules`)."""
+        for name, start in state.items():
+            if name not in self.memory:
+                self.memory[name] = np.full(self.size, start, dtype=np.float64)
+
+
+def awareness_day(p: float, u: np.ndarray, today: int = 0) -> np.ndarray:
+    """Day a prospect becomes aware when each day brings awareness with probability ``p``.
+
+    The number of days before the first success of daily Bernoulli(p) trials is geometric:
+    ⌊ln u / ln(1 − p)⌋ for u uniform on (0, 1). Drawing it once replaces a daily coin per
+    prospect; being memoryless, it can be redrawn from any day when p changes.
+    """
+    if p <= 0:
+        return np.full(u.shape, NEVER, dtype=np.int64)
+    if p >= 1:
+        return np.full(u.shape, today, dtype=np.int64)
+    days = np.floor(np.log(u) / np.log1p(-p))
+    return (today + np.minimum(days, NEVER - today - 1)).astype(np.int64)

@@ -1,0 +1,140 @@
+"""Problems found in a scenario, and how they read.
+
+A :class:`Problem` names a field by its path (``touchpoints.checkout.quality.sd``) and says what
+was expected. Pydantic's errors are translated here into short, plain messages
+("must be >= 0, got -1"), with a "did you mean" hint for unknown keys.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+Path = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a scenario: where (a field path) and what."""
+
+    path: Path
+    message: str
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(str(part) for part in self.path) or "(top level)"
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated and Optional wrappers from a type annotation."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _field_names(model: type[BaseModel] | None, loc: Path) -> list[str]:
+    """The field names allowed at ``loc`` below ``model`` (empty when it cannot tell)."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(part)) or next(
+                (f for f in current.model_fields.values() if f.alias == part), None
+            )
+            if field is None:
+                return []
+            current = field.annotation
+            continue
+        origin = typing.get_origin(current)
+        if origin is dict:
+            current = typing.get_args(current)[1]
+        elif origin is list:
+            current = typing.get_args(current)[0]
+        elif origin in (typing.Union, types.UnionType):
+            tagged = [
+                m
+                for m in typing.get_args(current)
+                if isinstance(m, type)
+                and issubclass(m, BaseModel)
+                and part in getattr(m.model_fields.get("dist"), "annotation", type).__args__
+            ] if all(isinstance(m, type) for m in typing.get_args(current)) else []
+            if not tagged:
+                return []
+            current = tagged[0]
+        else:
+            return []
+    current = _unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return [f.alias or name for name, f in current.model_fields.items()]
+    return []
+
+
+def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
+    kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
+    got = f", got {_show(given)}"
+    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
+              "less_than": "<"}
+    if kind in bounds:
+        limit = next(iter(ctx.values()))
+        return f"must be {bounds[kind]} {limit}{got}"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        allowed = _field_names(model, tuple(error["loc"][:-1]))
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else (
+            f"; allowed: {', '.join(allowed)}" if allowed else "")
+        return f"unknown key {key!r}{hint}"
+    if kind in ("literal_error", "enum"):
+        return f"must be one of {ctx.get('expected', '?')}{got}"
+    if kind == "union_tag_invalid":
+        return f"unknown distribution {ctx.get('tag')!r}; must be one of {ctx.get('expected_tags')}"
+    if kind == "union_tag_not_found":
+        return "a distribution needs a 'dist' key (or write a plain number for a constant)"
+    if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        what = "a whole number" if kind.startswith("int") else "a number"
+        return f"must be {what}{got}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"must be true or false{got}"
+    if kind in ("string_type",):
+        return f"must be text{got}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"must be a mapping (key: value lines){got}"
+    if kind == "list_type":
+        return f"must be a list{got}"
+    if kind == "string_pattern_mismatch":
+        return f"must be a name of letters, digits, '_' or '-', starting with a letter{got}"
+    if kind in ("too_short",):
+        return f"must not be empty{got}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return f"{error['msg']}{got}"
+
+
+def from_validation_error(
+    error: ValidationError, model: type[BaseModel] | None, prefix: Path = ()
+) -> list[Problem]:
+    """Translate a pydantic error into problems whose paths start with ``prefix``."""
+    return [
+        Problem(prefix + tuple(e["loc"]), _message(e, model))
+        for e in error.errors(include_url=False)
+    ]

@@ -1,0 +1,247 @@
+"""Results: the tables of a simulation, written as a hive-partitioned parquet dataset.
+
+A run folder holds one folder per table, partitioned by strategy and replicate::
+
+    RUN/customers/strategy=baseline/replicate=0/part-0.parquet
+    RUN/moments/strategy=baseline/replicate=0/part-0.parquet
+    RUN/daily/...   RUN/kpis/...   RUN/scenario.yaml   RUN/run.json
+
+Every file carries in its key-value metadata the canonical scenario (JSON), the seed, the
+strategy, the replicate and the cxsim version. Files are written under a temporary name and
+renamed when complete, so a reader never sees half a file and an interrupted run loses nothing
+that had finished. The columns of every table are described in ``docs/results.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from cxsim import __version__
+from cxsim.model import JourneyModel, nps
+from cxsim.population import Status
+
+TABLES = ("customers", "moments", "daily", "kpis")
+COMPRESSION = "zstd"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a table comes from: written into every file's metadata."""
+
+    scenario_json: str
+    seed: int
+    strategy: str
+    replicate: int
+
+    def metadata(self, table: str) -> dict[bytes, bytes]:
+        return {
+            b"cxsim.scenario": self.scenario_json.encode(),
+            b"cxsim.seed": str(self.seed).encode(),
+            b"cxsim.strategy": self.strategy.encode(),
+            b"cxsim.replicate": str(self.replicate).encode(),
+            b"cxsim.version": __version__.encode(),
+            b"cxsim.table": table.encode(),
+        }
+
+
+def partition(root: Path, table: str, strategy: str, replicate: int) -> Path:
+    """The file of one table of one strategy and replicate."""
+    return root / table / f"strategy={strategy}" / f"replicate={replicate}" / "part-0.parquet"
+
+
+def _temporary(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def write_table(table: pa.Table, path: Path, provenance: Provenance, name: str) -> Path:
+    """Write ``table`` to ``path`` atomically, with the provenance in its metadata."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = table.replace_schema_metadata(provenance.metadata(name))
+    tmp = _temporary(path)
+    pq.write_table(table, tmp, compression=COMPRESSION)
+    os.replace(tmp, path)
+    return path
+
+
+class MomentWriter:
+    """Streams the moments of truth of one simulation into a parquet file, day by day.
+
+    Batches are buffered and written as row groups, so memory stays flat however long the run;
+    the file appears under its final name only when :meth:`close` is called.
+    """
+
+    ROWS_PER_GROUP = 1 << 20
+
+    def __init__(self, path: Path, provenance: Provenance, touchpoints: list[str],
+                 channels: list[str], channel_of: np.ndarray) -> None:
+        self.path = path
+        self.touchpoints = pa.array(touchpoints)
+        self.channels = pa.array(channels)
+        self.channel_of = channel_of
+        self.schema = moment_schema().with_metadata(provenance.metadata("moments"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = pq.ParquetWriter(_temporary(path), self.schema, compression=COMPRESSION)
+        self._batches: list[dict[str, np.ndarray]] = []
+        self._rows = 0
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> None:
+        if len(batch["day"]):
+            self._batches.append(batch)
+            self._rows += len(batch["day"])
+            if self._rows >= self.ROWS_PER_GROUP:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self._batches:
+            columns = {k: np.concatenate([b[k] for b in self._batches]) for k in self._batches[0]}
+            self._writer.write_table(moments_table(columns, self.touchpoints, self.channels,
+                                                   self.channel_of, self.schema))
+        self._batches, self._rows = [], 0
+
+    def close(self) -> Path:
+        self._flush()
+        self._writer.close()
+        os.replace(_temporary(self.path), self.path)
+        return self.path
+
+
+class MomentBuffer:
+    """Keeps the moments of truth of one simulation in memory (for :func:`cxsim.simulate`)."""
+
+    def __init__(self) -> None:
+        self.batches: list[dict[str, np.ndarray]] = []
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> None:
+        self.batches.append(batch)
+
+    def table(self, model: JourneyModel) -> pa.Table:
+        graph = model.world.graph
+        names = moment_schema().names
+        columns = {k: np.concatenate([b[k] for b in self.batches]) if self.batches else
+                   np.empty(0) for k in names if k != "channel"}
+        return moments_table(columns, pa.array(graph.ids), pa.array(graph.channels),
+                             graph.channel, moment_schema())
+
+
+def moment_schema() -> pa.Schema:
+    text = pa.dictionary(pa.int32(), pa.string())
+    return pa.schema([
+        ("day", pa.int32()), ("customer", pa.int64()), ("journey", pa.int32()),
+        ("touchpoint", text), ("channel", text), ("quality", pa.float64()),
+        ("expectation", pa.float64()), ("disconfirmation", pa.float64()),
+        ("felt_value", pa.float64()), ("problem", pa.bool_()),
+    ])
+
+
+def moments_table(columns: dict[str, np.ndarray], touchpoints: pa.Array, channels: pa.Array,
+                  channel_of: np.ndarray, schema: pa.Schema) -> pa.Table:
+    tp = columns["touchpoint"].astype(np.int32)
+    arrays = {
+        **{k: columns[k] for k in ("day", "customer", "journey")},
+        "touchpoint": pa.DictionaryArray.from_arrays(tp, touchpoints),
+        "channel": pa.DictionaryArray.from_arrays(channel_of[tp].astype(np.int32), channels),
+        **{k: columns[k] for k in ("quality", "expectation", "disconfirmation", "felt_value",
+                                   "problem")},
+    }
+    return pa.table([pa.array(arrays[f.name], type=f.type) if not isinstance(
+        arrays[f.name], pa.Array) else arrays[f.name] for f in schema], schema=schema)
+
+
+def _nullable(values: np.ndarray, missing: int = -1) -> pa.Array:
+    return pa.array(values, mask=values == missing)
+
+
+def customers_table(model: JourneyModel) -> pa.Table:
+    """One row per customer at the end of the horizon."""
+    p = model.people
+    scenario = model.world.scenario
+    segments = pa.array(list(scenario.population.segments))
+    statuses = pa.array([s.name.lower() for s in Status])
+    columns: dict[str, Any] = {
+        "customer": np.arange(p.size, dtype=np.int64),
+        "segment": pa.DictionaryArray.from_arrays(p.segment.astype(np.int32), segments),
+        "baseline_expectation": p.baseline_expectation,
+        **{name: values for name, values in p.traits.items()},
+        **{f"preference_{c}": p.channel_preference[:, i]
+           for i, c in enumerate(model.world.graph.channels)},
+        "status": pa.DictionaryArray.from_arrays(p.status.astype(np.int32), statuses),
+        "expectation": p.expectation,
+        "attitude": p.attitude,
+        "journeys": p.journeys,
+        "purchases": p.purchases,
+        "revenue": p.revenue,
+        "cost": p.cost,
+        "clv": p.clv,
+        "first_day": _nullable(p.first_day),
+        "churned": p.status == Status.CHURNED,
+        "churn_day": _nullable(p.churn_day),
+        "last_recommend": _nullable(p.last_recommend),
+    }
+    return pa.table(columns)
+
+
+def daily_table(model: JourneyModel) -> pa.Table:
+    """One row per day."""
+    return pa.Table.from_pylist(model.daily)
+
+
+def kpis(model: JourneyModel) -> dict[str, float]:
+    """The key figures of one simulation (one row of the ``kpis`` table)."""
+    p = model.people
+    served = p.journeys > 0
+    n_served = int(served.sum())
+    churned = int((p.status == Status.CHURNED).sum())
+    completed = int(p.journeys.sum())
+    revenue, cost = float(p.revenue.sum()), float(p.cost.sum())
+    scores = p.last_recommend[served]
+    return {
+        "customers": n_served,
+        "journeys": completed,
+        "journeys_per_customer": completed / n_served if n_served else float("nan"),
+        "purchases": int(p.purchases.sum()),
+        "revenue": revenue,
+        "cost": cost,
+        "strategy_cost": model.strategy_cost,
+        "profit": revenue - cost - model.strategy_cost,
+        "nps": nps(scores) if n_served else float("nan"),
+        "promoters": float((scores >= 9).mean()) if n_served else float("nan"),
+        "detractors": float((scores <= 6).mean()) if n_served else float("nan"),
+        "retention": 1 - churned / n_served if n_served else float("nan"),
+        "churn_rate": churned / n_served if n_served else float("nan"),
+        "repurchase_rate": (completed - churned) / completed if completed else float("nan"),
+        "mean_clv": float(p.clv[served].mean()) if n_served else float("nan"),
+        "mean_attitude": float(p.attitude[served].mean()) if n_served else float("nan"),
+        "active_customers_end": int(((p.status == Status.IN_JOURNEY)
+                                     | (p.status == Status.BETWEEN)).sum()),
+    }
+
+
+def read_table(run: str | Path, table: str) -> pa.Table:
+    """One table of a run folder, all strategies and replicates, with ``strategy`` and
+    ``replicate`` columns from the partition names."""
+    root = Path(run) / table
+    if not root.is_dir():
+        raise FileNotFoundError(f"{run}: no {table!r} table (no folder {root})")
+    partitioning = ds.partitioning(
+        pa.schema([("strategy", pa.string()), ("replicate", pa.int32())]), flavor="hive")
+    return ds.dataset(root, format="parquet", partitioning=partitioning,
+                      exclude_invalid_files=True).to_table()
+
+
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The provenance a result file carries (scenario parsed from its JSON)."""
+    md = pq.read_schema(path).metadata or {}
+    info = {k.decode().removeprefix("cxsim."): v.decode() for k, v in md.items()
+            if k.startswith(b"cxsim.")}
+    if "scenario" in info:
+        info["scenario"] = json.loads(info["scenario"])
+    return info

@@ -1,0 +1,317 @@
+"""Agent rules: small, replaceable objects with one vectorised method each.
+
+A rule belongs to one *kind* — the slot of the model where it runs:
+
+===================  ====================================================  =====================
+kind                 what it computes                                       scenario field
+===================  ====================================================  =====================
+``disconfirmation``  felt value of a moment from quality and expectation    perception.disconfirmation
+``memory``           a journey's evaluation from its moments                perception.memory
+``attitude``         attitude and expectation after a journey               perception.attitude
+``loyalty``          likelihood to recommend (0–10) and chance to return    loyalty
+===================  ====================================================  =====================
+
+Every method works on numpy arrays over a batch of customers (never one customer at a time).
+A scenario picks a rule by its registered name (``rule: peak_end``) or by import path
+(``rule: mypackage.rules:MyRule``), with its parameters beside it; the rule's ``Params`` model
+validates them. To write a rule, subclass the kind's base class, give it a ``Params`` model and
+the method, and put its equation and source in its docstring (see ``docs/rules.md``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cxsim.problems import Problem, from_validation_error
+
+FloatArray = np.ndarray
+
+
+class RuleParams(BaseModel):
+    """Parameters of a rule; unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rule:
+    """Base of all rules. ``kind`` names the slot; ``Params`` validates the parameters."""
+
+    kind: ClassVar[str]
+    Params: ClassVar[type[RuleParams]] = RuleParams
+
+    def __init__(self, params: RuleParams | None = None, **values: Any) -> None:
+        self.params = params if params is not None else self.Params(**values)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r})"
+
+
+# --------------------------------------------------------------------------------------------
+# kinds
+
+
+class Disconfirmation(Rule):
+    """Felt value of a moment of truth: ``felt_value(quality, expectation) -> felt``."""
+
+    kind = "disconfirmation"
+
+    def felt_value(self, quality: FloatArray, expectation: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+
+class JourneyMemory(Rule):
+    """How a journey is remembered.
+
+    ``state`` names the per-customer arrays the rule keeps during a journey and their value at the
+    start of each journey; ``remember`` folds one moment's felt value into them (in place) and
+    ``recall`` turns them into the journey's evaluation.
+    """
+
+    kind = "memory"
+    state: ClassVar[dict[str, float]] = {}
+
+    def remember(self, memory: dict[str, FloatArray], who: np.ndarray, felt: FloatArray) -> None:
+        raise NotImplementedError
+
+    def recall(self, memory: dict[str, FloatArray], who: np.ndarray) -> FloatArray:
+        raise NotImplementedError
+
+
+class AttitudeUpdate(Rule):
+    """After a journey: ``update(attitude, expectation, evaluation, mean_quality)`` returns the
+    new attitude and the new expectation."""
+
+    kind = "attitude"
+
+    def update(
+        self,
+        attitude: FloatArray,
+        expectation: FloatArray,
+        evaluation: FloatArray,
+        mean_quality: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        raise NotImplementedError
+
+
+class Loyalty(Rule):
+    """After a journey: ``recommend(attitude, noise)`` gives the 0–10 likelihood to recommend
+    (``noise`` is a standard normal draw per customer) and ``return_probability(attitude)`` the
+    chance to come back for another journey."""
+
+    kind = "loyalty"
+
+    def recommend(self, attitude: FloatArray, noise: FloatArray) -> np.ndarray:
+        raise NotImplementedError
+
+    def return_probability(self, attitude: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+
+KINDS: dict[str, type[Rule]] = {
+    base.kind: base for base in (Disconfirmation, JourneyMemory, AttitudeUpdate, Loyalty)
+}
+REGISTRY: dict[str, dict[str, type[Rule]]] = {kind: {} for kind in KINDS}
+
+
+def register[R: type[Rule]](name: str) -> Any:
+    """Class decorator: make a rule selectable from a scenario file by ``name``."""
+
+    def add(cls: R) -> R:
+        REGISTRY[cls.kind][name] = cls
+        return cls
+
+    return add
+
+
+# --------------------------------------------------------------------------------------------
+# built-in rules
+
+
+@register("asymmetric")
+class AsymmetricDisconfirmation(Disconfirmation):
+    """Expectation disconfirmation with loss aversion.
+
+    d = quality − expectation (Oliver 1980);
+    felt = d if d ≥ 0, else λ·d with λ = ``loss_aversion`` > 1: falling short hurts more than
+    exceeding helps (Anderson & Sullivan 1993; Kahneman & Tversky 1979 estimate λ ≈ 2).
+    """
+
+    class Params(RuleParams):
+        loss_aversion: float = Field(default=2.0, ge=0)
+
+    def felt_value(self, quality: FloatArray, expectation: FloatArray) -> FloatArray:
+        d = quality - expectation
+        return np.where(d >= 0, d, self.params.loss_aversion * d)
+
+
+@register("linear")
+class LinearDisconfirmation(Disconfirmation):
+    """Symmetric disconfirmation: felt = quality − expectation (Oliver 1980)."""
+
+    def felt_value(self, quality: FloatArray, expectation: FloatArray) -> FloatArray:
+        return quality - expectation
+
+
+@register("peak_end")
+class PeakEnd(JourneyMemory):
+    """Peak–end rule (Kahneman, Fredrickson, Schreiber & Redelmeier 1993).
+
+    evaluation = w·peak + (1 − w)·end, where *peak* is the felt value of the most intense moment
+    (largest |felt|) and *end* the last one; w = ``peak_weight``. Duration is neglected.
+    """
+
+    class Params(RuleParams):
+        peak_weight: float = Field(default=0.5, ge=0, le=1)
+
+    state: ClassVar[dict[str, float]] = {"peak": 0.0, "end": 0.0}
+
+    def remember(self, memory: dict[str, FloatArray], who: np.ndarray, felt: FloatArray) -> None:
+        peak = memory["peak"][who]
+        memory["peak"][who] = np.where(np.abs(felt) > np.abs(peak), felt, peak)
+        memory["end"][who] = felt
+
+    def recall(self, memory: dict[str, FloatArray], who: np.ndarray) -> FloatArray:
+        w = self.params.peak_weight
+        return w * memory["peak"][who] + (1 - w) * memory["end"][who]
+
+
+@register("mean")
+class MeanMemory(JourneyMemory):
+    """Every moment counts equally: evaluation = mean of the felt values."""
+
+    state: ClassVar[dict[str, float]] = {"total": 0.0, "count": 0.0}
+
+    def remember(self, memory: dict[str, FloatArray], who: np.ndarray, felt: FloatArray) -> None:
+        memory["total"][who] += felt
+        memory["count"][who] += 1
+
+    def recall(self, memory: dict[str, FloatArray], who: np.ndarray) -> FloatArray:
+        return memory["total"][who] / np.maximum(memory["count"][who], 1)
+
+
+@register("recency")
+class RecencyWeightedMemory(JourneyMemory):
+    """Recent moments weigh more: m ← (1 − w)·m + w·felt, starting from the first moment
+    (an exponentially weighted mean; recency effects, Ariely & Carmon 2000)."""
+
+    class Params(RuleParams):
+        recency_weight: float = Field(default=0.5, gt=0, le=1)
+
+    state: ClassVar[dict[str, float]] = {"value": 0.0, "count": 0.0}
+
+    def remember(self, memory: dict[str, FloatArray], who: np.ndarray, felt: FloatArray) -> None:
+        w = np.where(memory["count"][who] == 0, 1.0, self.params.recency_weight)
+        memory["value"][who] += w * (felt - memory["value"][who])
+        memory["count"][who] += 1
+
+    def recall(self, memory: dict[str, FloatArray], who: np.ndarray) -> FloatArray:
+        return memory["value"][who].astype(np.float64)
+
+
+@register("exponential")
+class ExponentialAttitude(AttitudeUpdate):
+    """Attitude and expectation as exponentially weighted memories of experience.
+
+    attitude ← attitude + α·(evaluation − attitude)          (α = ``attitude_rate``)
+    expectation ← expectation + β·(mean quality − expectation)  (β = ``expectation_rate``)
+
+    Satisfaction feeds attitude, which carries over to the next journey (Oliver 1980); expectations
+    adapt to the level of experienced quality, so good service raises the bar (adaptation-level
+    theory, Helson 1964; Boulding et al. 1993).
+    """
+
+    class Params(RuleParams):
+        attitude_rate: float = Field(default=0.4, ge=0, le=1)
+        expectation_rate: float = Field(default=0.2, ge=0, le=1)
+
+    def update(
+        self,
+        attitude: FloatArray,
+        expectation: FloatArray,
+        evaluation: FloatArray,
+        mean_quality: FloatArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        p = self.params
+        return (
+            attitude + p.attitude_rate * (evaluation - attitude),
+            expectation + p.expectation_rate * (mean_quality - expectation),
+        )
+
+
+@register("logistic")
+class LogisticLoyalty(Loyalty):
+    """Attitude drives recommendation and return.
+
+    recommend = clip(round(a + b·attitude + σ·z), 0, 10), z ~ N(0, 1)
+    P(return) = logistic(logit(r₀) + c·attitude)
+
+    with a = ``recommend_intercept``, b = ``recommend_slope``, σ = ``recommend_noise``,
+    r₀ = ``base_return`` (the chance to return at a neutral attitude) and c = ``return_slope``.
+    The 0–10 scale and its promoter/detractor bands are Reichheld's (2003); the logistic choice
+    model is McFadden's (1974). With c = 0 retention is the constant r₀, the setting of the
+    closed-form CLV m·r/(1 + d − r) (Gupta & Lehmann 2003).
+    """
+
+    class Params(RuleParams):
+        recommend_intercept: float = 7.5
+        recommend_slope: float = 1.0
+        recommend_noise: float = Field(default=1.5, ge=0)
+        base_return: float = Field(default=0.7, gt=0, lt=1)
+        return_slope: float = 0.8
+
+    def recommend(self, attitude: FloatArray, noise: FloatArray) -> np.ndarray:
+        p = self.params
+        score = p.recommend_intercept + p.recommend_slope * attitude + p.recommend_noise * noise
+        return np.clip(np.rint(score), 0, 10).astype(np.int8)
+
+    def return_probability(self, attitude: FloatArray) -> FloatArray:
+        p = self.params
+        logit = np.log(p.base_return / (1 - p.base_return)) + p.return_slope * attitude
+        return 1.0 / (1.0 + np.exp(-logit))
+
+
+# --------------------------------------------------------------------------------------------
+# resolving a scenario's choice
+
+
+class RuleError(Exception):
+    """A rule choice that cannot be used, with its problems (paths relative to the rule spec)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(f"{p.dotted}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+def rule_class(kind: str, name: str) -> type[Rule]:
+    """The rule class a scenario names: a registered name or ``package.module:Class``."""
+    if ":" in name:
+        module_name, _, attribute = name.partition(":")
+        try:
+            cls = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as error:
+            raise RuleError([Problem(("rule",), f"cannot import {name!r}: {error}")]) from None
+        if not (isinstance(cls, type) and issubclass(cls, KINDS[kind])):
+            raise RuleError(
+                [Problem(("rule",), f"{name!r} is not a {KINDS[kind].__name__} rule")]
+            )
+        return cls
+    try:
+        return REGISTRY[kind][name]
+    except KeyError:
+        known = ", ".join(sorted(REGISTRY[kind]))
+        raise RuleError(
+            [Problem(("rule",), f"unknown {kind} rule {name!r}; known: {known}, or 'module:Class'")]
+        ) from None
+
+
+def make_rule(kind: str, name: str, params: dict[str, Any]) -> Rule:
+    """Build the rule a scenario names, validating its parameters."""
+    cls = rule_class(kind, name)
+    try:
+        return cls(cls.Params.model_validate(params))
+    except ValidationError as error:
+        raise RuleError(from_validation_error(error, cls.Params)) from None

@@ -1,0 +1,254 @@
+"""The scenario file: one world, typed and validated.
+
+A scenario describes the population, the touchpoint graph, the rules of perception and loyalty,
+the horizon, the replicates and the seed, and its *strategies* (named what-ifs). This module holds
+the typed schema (pydantic v2; unknown keys are refused). Reading a file with line numbers and
+reporting problems lives in :mod:`cxsim.scenario_file`; the checks that span several fields (a
+graph every journey can leave, shares that sum to one) live in :mod:`cxsim.checks`.
+
+Scales: quality and expectation are on a 0–10 scale (like a rating); durations say their unit in
+the field name (``duration_days``, ``inter_purchase_days``, ``patience_minutes``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from cxsim.distributions import Constant, Distribution, Normal, TruncatedNormal
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]
+Probability = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+Stage = Literal["awareness", "consideration", "purchase", "use", "service", "post_purchase"]
+STAGES: tuple[str, ...] = Stage.__args__  # type: ignore[attr-defined]
+SevenPs = Literal[
+    "people", "process", "physical_evidence", "product", "price", "place", "promotion"
+]
+
+
+class Strict(BaseModel):
+    """Base of every section: unknown keys are refused, fields are checked on assignment too."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+
+
+def _const(value: float) -> Constant:
+    return Constant(value=value)
+
+
+class Segment(Strict):
+    """A named group of customers whose traits are drawn from the same distributions."""
+
+    share: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="Share of the population in this segment; shares of all segments sum to 1."
+    )
+    expectation: Distribution = Field(
+        default_factory=lambda: Normal(dist="normal", mean=7.0, sd=1.0),
+        description="Baseline expectation of quality, 0-10 scale.",
+    )
+    patience_minutes: Distribution = Field(
+        default_factory=lambda: _const(10.0),
+        description="How long the customer waits before abandoning a queue, minutes.",
+    )
+    price_sensitivity: Distribution = Field(
+        default_factory=lambda: _const(1.0),
+        description="Multiplies a touchpoint's price_premium into lost quality points.",
+    )
+    personalisation_response: Distribution = Field(
+        default_factory=lambda: _const(1.0),
+        description="Quality points gained at a fully personalised touchpoint (personalisation 1).",
+    )
+    talkativeness: Distribution = Field(
+        default_factory=lambda: _const(0.5),
+        description="Propensity to tell others about a journey, 0-1 (used by word of mouth).",
+    )
+    complain_propensity: Distribution = Field(
+        default_factory=lambda: _const(0.3),
+        description="Probability of complaining after a problem, 0-1 (used by service episodes).",
+    )
+    channel_preferences: dict[str, Distribution] = Field(
+        default_factory=dict,
+        description="Weight of each channel for this segment (missing channels weigh 1); "
+        "edges marked by_channel_preference are scaled by it.",
+    )
+    inter_purchase_days: Distribution = Field(
+        default_factory=lambda: _const(90.0),
+        description="Days from the end of one journey to the start of the next, if the customer "
+        "comes back.",
+    )
+    initial_attitude: Distribution = Field(
+        default_factory=lambda: _const(0.0),
+        description="Attitude of existing customers at the start (felt-value scale, 0 = neutral).",
+    )
+
+
+class Population(Strict):
+    """Who the customers are."""
+
+    size: Annotated[int, Field(gt=0)] = Field(description="Number of simulated people.")
+    segments: dict[Id, Segment] = Field(min_length=1)
+    existing_customers: Probability = Field(
+        default=0.0, description="Share of the population that are customers at day 0."
+    )
+    awareness_per_day: Probability = Field(
+        default=0.0,
+        description="Daily chance that a prospect becomes aware through promotion and starts a "
+        "first journey (the p of Bass diffusion).",
+    )
+
+
+class Touchpoint(Strict):
+    """A node of the journey graph: one place or moment where the customer meets the brand."""
+
+    description: str = ""
+    stage: Stage
+    channel: Id = Field(description="web, phone, chat, email, social, store, in_person, ...")
+    p: SevenPs = Field(description="Which of the 7 Ps this touchpoint mostly expresses.")
+    service: bool = Field(default=False, description="A direct service interaction.")
+    quality: Distribution = Field(description="Experienced quality, 0-10 scale.")
+    importance: NonNegative = Field(
+        default=1.0, description="Weight of this moment of truth in the felt value."
+    )
+    personalisation: Probability = Field(
+        default=0.0, description="Level of personalisation, 0 (none) to 1 (full)."
+    )
+    price_premium: NonNegative = Field(
+        default=0.0,
+        description="How far the price sits above what customers think fair, in quality points "
+        "(scaled by each customer's price_sensitivity).",
+    )
+    problem_probability: Probability = Field(
+        default=0.0, description="Chance that something goes wrong at a visit."
+    )
+    problem_severity: NonNegative = Field(
+        default=3.0, description="Quality points lost when something goes wrong."
+    )
+    cost_per_visit: NonNegative = 0.0
+    revenue: NonNegative = Field(default=0.0, description="Revenue per visit (where a purchase "
+                                 "happens).")
+    duration_days: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="Days spent here before moving on (0: move on the same day)."
+    )
+
+
+class Edge(Strict):
+    """A possible next step. Weights are relative among the edges leaving one touchpoint."""
+
+    weight: NonNegative = 1.0
+    segments: dict[Id, NonNegative] = Field(
+        default_factory=dict, description="Weight for customers of these segments instead."
+    )
+    by_channel_preference: bool = Field(
+        default=False,
+        description="Scale the weight by the customer's preference for the target's channel.",
+    )
+
+
+def _number_as_edge(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return {"weight": value}
+    return value
+
+
+EdgeSpec = Annotated[Edge, BeforeValidator(_number_as_edge)]
+
+
+class Journey(Strict):
+    """The touchpoint graph: where journeys start, how they move on, where they end."""
+
+    entries: dict[Id, NonNegative] = Field(min_length=1, description="Entry touchpoints, weighted.")
+    edges: dict[Id, dict[Id, EdgeSpec]] = Field(
+        default_factory=dict,
+        description="edges[from][to]: a weight or {weight, segments, by_channel_preference}.",
+    )
+    exits: list[Id] = Field(min_length=1, description="Touchpoints where a journey ends.")
+
+
+class RuleSpec(BaseModel):
+    """Which rule to use, by registered name or ``package.module:Class``, and its parameters."""
+
+    model_config = ConfigDict(extra="allow")
+    rule: str
+
+
+class Perception(Strict):
+    """How moments of truth become a journey evaluation, an attitude and expectations."""
+
+    disconfirmation: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="asymmetric"))
+    memory: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="peak_end"))
+    attitude: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="exponential"))
+
+
+class Economics(Strict):
+    """Money: discounting for customer lifetime value."""
+
+    discount_rate_per_year: NonNegative = 0.1
+
+
+class Output(Strict):
+    """What a run writes besides the customers, daily and kpis tables."""
+
+    moments: Literal["all", "sample", "off"] = "all"
+    moments_sample: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.1, description="Share of customers whose moments are kept when moments=sample."
+    )
+
+
+class StrategyCost(Strict):
+    per_day: NonNegative = 0.0
+    per_journey: NonNegative = 0.0
+
+
+class Strategy(Strict):
+    """A named what-if: a patch over the scenario, from a given day on, with its cost."""
+
+    description: str = ""
+    cost: StrategyCost = Field(default_factory=StrategyCost)
+    from_day: Annotated[int, Field(ge=0)] = 0
+    set: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Field paths to new values, e.g. 'touchpoints.*.personalisation': 0.3; "
+        "a new key adds a touchpoint or an edge.",
+    )
+    remove: list[str] = Field(
+        default_factory=list, description="Field paths to delete (a touchpoint, an edge, ...)."
+    )
+
+
+class Scenario(Strict):
+    """One world to simulate, and the what-ifs to compare in it."""
+
+    name: Id
+    description: str = ""
+    seed: Annotated[int, Field(ge=0)] = 0
+    replicates: Annotated[int, Field(ge=1)] = 5
+    horizon_days: Annotated[int, Field(ge=1)] = 365
+    population: Population
+    touchpoints: dict[Id, Touchpoint] = Field(min_length=1)
+    journey: Journey
+    perception: Perception = Field(default_factory=Perception)
+    loyalty: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="logistic"))
+    economics: Economics = Field(default_factory=Economics)
+    output: Output = Field(default_factory=Output)
+    strategies: dict[Id, Strategy] = Field(default_factory=dict)
+
+    def channels(self) -> list[str]:
+        """The channels of all touchpoints, in first-seen order."""
+        return list(dict.fromkeys(tp.channel for tp in self.touchpoints.values()))
+
+
+__all__ = [
+    "STAGES",
+    "Edge",
+    "Journey",
+    "Population",
+    "RuleSpec",
+    "Scenario",
+    "Segment",
+    "Strategy",
+    "Touchpoint",
+    "TruncatedNormal",
+]

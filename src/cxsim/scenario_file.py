@@ -1,0 +1,169 @@
+"""Reading a scenario file: YAML with positions, command-line overrides, located errors.
+
+Every problem is reported as ``FILE:LINE:COLUMN: FIELD.PATH: what was expected``, one line per
+problem, e.g. ``scenarios/x.yaml:14:9: touchpoints.checkout.quality.sd: must be >= 0, got -1``.
+A problem that comes from a ``--set`` override names the override instead of a line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from cxsim.checks import strategy_worlds, world_problems
+from cxsim.problems import Problem, from_validation_error
+from cxsim.scenario import Scenario
+from cxsim.strategies import PatchError, set_path
+
+Position = tuple[int, int]
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; ``lines`` holds one located message per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+
+
+class _Located:
+    """YAML data with the line and column of every key and value, by field path."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        self.keys: dict[tuple[str, ...], Position] = {(): (1, 1)}
+        self.values: dict[tuple[str, ...], Position] = {(): (1, 1)}
+        self.overrides: dict[tuple[str, ...], str] = {}
+        self.duplicates: list[tuple[tuple[str, ...], Position]] = []
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+            self.data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+        self.values[path] = _mark(node)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    self.duplicates.append(((*path, key), _mark(key_node)))
+                seen.add(key)
+                self.keys[(*path, key)] = _mark(key_node)
+                self._walk(value_node, (*path, key))
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.keys[(*path, str(i))] = _mark(item)
+                self._walk(item, (*path, str(i)))
+
+    def locate(self, problem: Problem) -> str:
+        """``FILE:LINE:COL: path: message`` (or the override that caused it)."""
+        path = tuple(str(part) for part in problem.path)
+        for n in range(len(path), -1, -1):
+            if path[:n] in self.overrides:
+                return f"{self.overrides[path[:n]]}: {problem.dotted}: {problem.message}"
+        for n in range(len(path), -1, -1):
+            prefix = path[:n]
+            if prefix in self.keys or prefix in self.values:
+                exact = n == len(path)
+                value_error = exact and ("unknown key" not in problem.message)
+                table = self.values if value_error and prefix in self.values else self.keys
+                line, column = table.get(prefix, self.values.get(prefix, (1, 1)))
+                return f"{self.source}:{line}:{column}: {problem.dotted}: {problem.message}"
+        return f"{self.source}: {problem.dotted}: {problem.message}"  # pragma: no cover
+
+
+def _mark(node: yaml.Node) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``PATH=VALUE`` from the command line; VALUE is read as YAML (``365``, ``off``, ``[a, b]``)."""
+    path, sep, value = text.partition("=")
+    if not sep or not path.strip():
+        raise ScenarioError([f"--set {text}: expected PATH=VALUE, e.g. population.size=1000"])
+    try:
+        return path.strip(), yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError as error:
+        raise ScenarioError([f"--set {text}: the value is not valid YAML ({error})"]) from None
+
+
+def parse_scenario(
+    text: str, source: str = "<scenario>", overrides: Iterable[str] = ()
+) -> Scenario:
+    """Validate scenario ``text``; ``overrides`` are ``PATH=VALUE`` strings applied first.
+
+    Raises :class:`ScenarioError` listing every problem found.
+    """
+    try:
+        located = _Located(text, source)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise ScenarioError([f"{where}: not valid YAML: {error.problem or error}"]) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError([f"{source}: not valid YAML: {error}"]) from None
+    if located.data is None:
+        raise ScenarioError([f"{source}: the file is empty; a scenario needs at least name, "
+                             "population, touchpoints and journey (see scenarios/hotel.yaml)"])
+    if not isinstance(located.data, dict):
+        raise ScenarioError([f"{source}:1:1: a scenario must be a mapping of fields (name: ..., "
+                             f"population: ...), got a {type(located.data).__name__}"])
+    lines = [f"{source}:{line}:{col}: {'.'.join(path)}: duplicate key (the last one would win)"
+             for path, (line, col) in located.duplicates]
+    for text_ in overrides:
+        dotted, value = parse_override(text_)
+        try:
+            for path in set_path(located.data, dotted, value):
+                located.overrides[tuple(str(p) for p in path)] = f"--set {text_}"
+        except PatchError as error:
+            lines.append(f"--set {text_}: {error}")
+    try:
+        scenario = Scenario.model_validate(located.data)
+    except ValidationError as error:
+        problems = from_validation_error(error, Scenario)
+    else:
+        problems = world_problems(scenario)
+        if not problems:
+            problems = strategy_worlds(scenario)[1]
+    lines += [located.locate(p) for p in problems]
+    if lines:
+        raise ScenarioError(lines)
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read and validate the scenario file at ``path`` (see :func:`parse_scenario`)."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError([f"{path}: no such file"])
+    if path.is_dir():
+        raise ScenarioError([f"{path}: is a directory, not a scenario file"])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError([f"{path}: not a text file (it is not UTF-8)"]) from None
+    except OSError as error:
+        raise ScenarioError([f"{path}: cannot read: {error.strerror}"]) from None
+    return parse_scenario(text, str(path), overrides)
+
+
+def override(scenario: Scenario, overrides: Iterable[str] | dict[str, Any]) -> Scenario:
+    """A copy of ``scenario`` with fields changed by dotted path, validated again.
+
+    ``overrides`` is ``{"population.size": 1000}`` or ``["population.size=1000"]``.
+    """
+    if isinstance(overrides, dict):
+        overrides = [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip()}"
+                     for k, v in overrides.items()]
+        overrides = [o.removesuffix("\n...") for o in overrides]
+    text = yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
+    return parse_scenario(text, f"<scenario {scenario.name}>", overrides)

@@ -1,0 +1,126 @@
+"""Strategies: named what-ifs, applied as patches over a scenario.
+
+A strategy sets fields by dotted path (``touchpoints.reception.quality.mean: 8``), with ``*``
+matching every key at one level (``touchpoints.*.personalisation: 0.3``); a path ending in a new
+key adds it (a new touchpoint, a new edge ``journey.edges.checkout.follow_up: 1``). ``remove``
+deletes paths. The patched scenario must be a valid scenario by itself. From ``from_day`` on the
+model runs with the patched scenario (Mesa event scheduling, see :mod:`cxsim.model`).
+
+The same path syntax serves ``--set`` on the command line (:func:`set_path`).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+from cxsim.problems import Problem
+from cxsim.scenario import Scenario, Strategy
+
+BASELINE = "baseline"
+
+#: Fields no strategy may change: they define the experiment, not the world.
+FIXED = ("name", "seed", "replicates", "horizon_days", "strategies", "output", "population.size")
+#: Fields that may change after day 0 inside ``population`` (traits are drawn on day 0).
+LATE_POPULATION = ("population.awareness_per_day",)
+
+
+class PatchError(Exception):
+    """A path that cannot be set or removed."""
+
+
+def _step(container: Any, part: str) -> Any:
+    if isinstance(container, list):
+        return int(part)
+    return part
+
+
+def expand(data: Any, parts: list[str], create: bool) -> Iterator[tuple[Any, ...]]:
+    """Concrete paths matching ``parts`` (``*`` matches every key or index at its level).
+
+    With ``create``, missing mappings along the way are made, so that a new key can be set.
+    """
+    if not parts:
+        yield ()
+        return
+    head, rest = parts[0], parts[1:]
+    if not isinstance(data, dict | list):
+        raise PatchError(f"cannot go into {head!r}: the value before it is not a mapping or list")
+    if head == "*":
+        keys = list(data) if isinstance(data, dict) else list(range(len(data)))
+        if not keys:
+            raise PatchError("'*' matches nothing here")
+    else:
+        key = _step(data, head) if head.lstrip("-").isdigit() else head
+        if isinstance(data, list) and not isinstance(key, int):
+            raise PatchError(f"{head!r}: a list is indexed by number")
+        keys = [key]
+    for key in keys:
+        if isinstance(data, dict) and key not in data:
+            if not create:
+                raise PatchError(f"no field {key!r} here")
+            if rest:
+                data[key] = {}
+        elif isinstance(data, list) and not -len(data) <= key < len(data):
+            raise PatchError(f"index {key} is out of range (the list has {len(data)} items)")
+        if not rest:
+            yield (key,)
+        else:
+            for tail in expand(data[key], rest, create):
+                yield (key, *tail)
+
+
+def set_path(data: dict[str, Any], dotted: str, value: Any) -> list[tuple[Any, ...]]:
+    """Set ``dotted`` (with wildcards) to ``value`` in ``data``; returns the concrete paths."""
+    paths = list(expand(data, dotted.split("."), create=True))
+    for path in paths:
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        parent[path[-1]] = copy.deepcopy(value)
+    return paths
+
+
+def remove_path(data: dict[str, Any], dotted: str) -> list[tuple[Any, ...]]:
+    """Delete ``dotted`` (with wildcards) from ``data``; returns the concrete paths."""
+    paths = list(expand(data, dotted.split("."), create=False))
+    for path in sorted(paths, reverse=True):
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]
+        del parent[path[-1]]
+    return paths
+
+
+def canonical(scenario: Scenario) -> dict[str, Any]:
+    """The scenario as plain data, every default filled in (what results record)."""
+    return scenario.model_dump(mode="json", by_alias=True)
+
+
+def patch(base: dict[str, Any], name: str, strategy: Strategy) -> tuple[dict[str, Any], list[Problem]]:
+    """The scenario data with ``strategy`` applied, and the problems of its patch entries."""
+    data = copy.deepcopy(base)
+    problems: list[Problem] = []
+    entries = [("set", key, value) for key, value in strategy.set.items()]
+    entries += [("remove", i, key) for i, key in enumerate(strategy.remove)]
+    for action, key, value in entries:
+        where = ("strategies", name, action, key)
+        dotted = key if action == "set" else value
+        fixed = next((f for f in FIXED if dotted == f or dotted.startswith(f + ".")), None)
+        if fixed:
+            problems.append(Problem(where, f"a strategy cannot change {fixed!r}"))
+            continue
+        if (strategy.from_day > 0 and dotted.startswith("population")
+                and dotted not in LATE_POPULATION):
+            problems.append(Problem(where, "traits are drawn on day 0: a strategy with from_day > 0 "
+                                    f"can change only {', '.join(LATE_POPULATION)} in population"))
+            continue
+        try:
+            if action == "set":
+                set_path(data, dotted, value)
+            else:
+                remove_path(data, dotted)
+        except PatchError as error:
+            problems.append(Problem(where, f"{dotted}: {error}"))
+    return data, problems
