@@ -78,7 +78,7 @@ def strategy_worlds(scenario: Scenario) -> tuple[dict[str, Scenario], list[Probl
         try:
             world = Scenario.model_validate(data)
         except ValidationError as error:
-            found = from_validation_error(error, Scenario)
+            found = from_validation_error(error, Scenario, data)
         else:
             found = world_problems(world)
         if found:

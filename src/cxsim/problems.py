@@ -94,7 +94,7 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
               "less_than": "<"}
     if kind in bounds:
         limit = next(iter(ctx.values()))
-        return f"must be {bounds[kind]} {limit}{got}"
+        return f"must be {bounds[kind]} {limit:g}{got}"
     if kind == "missing":
         return "required field is missing"
     if kind == "extra_forbidden":
@@ -130,11 +130,27 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
     return f"{error['msg']}{got}"
 
 
+def _data_path(data: Any, loc: Path) -> Path:
+    """``loc`` without the parts pydantic adds that are not in the data (union tags)."""
+    path: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict) and part not in data and data.get("dist") == part:
+            continue  # the tag of a tagged union, e.g. 'normal' in quality.normal.sd
+        path.append(part)
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            data = None
+    return tuple(path)
+
+
 def from_validation_error(
-    error: ValidationError, model: type[BaseModel] | None, prefix: Path = ()
+    error: ValidationError, model: type[BaseModel] | None, data: Any = None, prefix: Path = ()
 ) -> list[Problem]:
-    """Translate a pydantic error into problems whose paths start with ``prefix``."""
+    """Translate a pydantic error on ``data`` into problems whose paths start with ``prefix``."""
     return [
-        Problem(prefix + tuple(e["loc"]), _message(e, model))
+        Problem(prefix + _data_path(data, tuple(e["loc"])), _message(e, model))
         for e in error.errors(include_url=False)
     ]

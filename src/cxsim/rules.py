@@ -314,4 +314,4 @@ def make_rule(kind: str, name: str, params: dict[str, Any]) -> Rule:
     try:
         return cls(cls.Params.model_validate(params))
     except ValidationError as error:
-        raise RuleError(from_validation_error(error, cls.Params)) from None
+        raise RuleError(from_validation_error(error, cls.Params, params)) from None

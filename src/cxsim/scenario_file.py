@@ -7,6 +7,7 @@ A problem that comes from a ``--set`` override names the override instead of a l
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,7 @@ def parse_scenario(
     try:
         scenario = Scenario.model_validate(located.data)
     except ValidationError as error:
-        problems = from_validation_error(error, Scenario)
+        problems = from_validation_error(error, Scenario, located.data)
     else:
         problems = world_problems(scenario)
         if not problems:
@@ -162,8 +163,10 @@ def override(scenario: Scenario, overrides: Iterable[str] | dict[str, Any]) -> S
     ``overrides`` is ``{"population.size": 1000}`` or ``["population.size=1000"]``.
     """
     if isinstance(overrides, dict):
-        overrides = [f"{k}={yaml.safe_dump(v, default_flow_style=True).strip()}"
-                     for k, v in overrides.items()]
-        overrides = [o.removesuffix("\n...") for o in overrides]
+        overrides = [
+            f"{k}={yaml.safe_dump(v, default_flow_style=True, width=math.inf).strip()}"
+            .removesuffix("\n...")
+            for k, v in overrides.items()
+        ]
     text = yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
     return parse_scenario(text, f"<scenario {scenario.name}>", overrides)

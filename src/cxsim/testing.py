@@ -1,0 +1,48 @@
+"""Small scenarios for tests: the validation tests use them, and so can a researcher's own.
+
+:func:`tiny_scenario` gives a one-segment world where every person is an existing customer whose
+first journey starts on day 0, with constant expectation 7 and a single touchpoint; pass fields
+by dotted path to change it, e.g. ``tiny_scenario({"touchpoints.shop.quality": 9})``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cxsim.scenario import Scenario
+from cxsim.scenario_file import override
+
+
+def tiny_world(touchpoints: dict[str, float | dict[str, Any]], entries: dict[str, float],
+               edges: dict[str, dict[str, Any]], exits: list[str]) -> dict[str, Any]:
+    """The ``touchpoints`` and ``journey`` sections of a scenario, from qualities and edges.
+
+    A touchpoint given as a number is a ``use``-stage touchpoint with that constant quality.
+    """
+    return {
+        "touchpoints": {
+            name: {"stage": "use", "channel": "web", "p": "product", "quality": spec}
+            if isinstance(spec, int | float) else spec
+            for name, spec in touchpoints.items()
+        },
+        "journey": {"entries": entries, "edges": edges, "exits": exits},
+    }
+
+
+def tiny_scenario(changes: dict[str, Any] | None = None, size: int = 1000,
+                  horizon_days: int = 1) -> Scenario:
+    """A minimal valid scenario, changed by dotted paths (see :func:`cxsim.override`)."""
+    base = Scenario.model_validate({
+        "name": "tiny",
+        "seed": 1,
+        "replicates": 1,
+        "horizon_days": horizon_days,
+        "population": {
+            "size": size,
+            "existing_customers": 1.0,
+            "segments": {"everyone": {"share": 1.0, "expectation": 7.0,
+                                      "inter_purchase_days": 1.0}},
+        },
+        **tiny_world({"shop": 7.0}, {"shop": 1}, {}, ["shop"]),
+    })
+    return override(base, changes or {})

@@ -1,0 +1,206 @@
+"""Validation: the simulation against closed forms and published regularities.
+
+Each test derives its tolerance from the sample size (a few standard errors) and uses fixed seeds.
+These are the tests a researcher runs after changing a rule.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from cxsim import simulate
+from cxsim.graph import JourneyGraph
+from cxsim.model import nps
+from cxsim.rules import MeanMemory, PeakEnd
+from cxsim.testing import tiny_scenario, tiny_world
+
+Z = 4.0  # standard errors allowed: a false alarm about once in 16,000 checks
+
+
+# --------------------------------------------------------------------------------------------
+# absorbing Markov chain (Kemeny & Snell 1960)
+
+BRANCHING = tiny_world(
+    {"a": 7, "b": 7, "c": 7, "x1": 7, "x2": 7, "x3": 7},
+    entries={"a": 3, "c": 1},
+    edges={
+        "a": {"b": 0.5, "c": 0.3, "x1": 0.2},
+        "b": {"x1": 0.4, "x2": 0.6},
+        "c": {"b": 0.5, "x3": 0.5},
+    },
+    exits=["x1", "x2", "x3"],
+)
+
+
+def fundamental_matrix_exit_shares() -> dict[str, float]:
+    """π·(I − Q)⁻¹·R worked out for BRANCHING, independently of cxsim's graph code."""
+    # transient order a, b, c; exits x1, x2, x3
+    q = np.array([[0, 0.5, 0.3], [0, 0, 0], [0, 0.5, 0]])
+    r = np.array([[0.2, 0, 0], [0.4, 0.6, 0], [0, 0, 0.5]])
+    start = np.array([0.75, 0, 0.25])
+    shares = start @ np.linalg.inv(np.eye(3) - q) @ r
+    return dict(zip(["x1", "x2", "x3"], shares, strict=True))
+
+
+def journey_ends(moments) -> dict[str, float]:
+    frame = moments.to_pandas()
+    last = frame.groupby(["customer", "journey"], observed=True)["touchpoint"].last()
+    return last.astype(str).value_counts(normalize=True).to_dict(), len(last)
+
+
+def test_graph_code_matches_the_hand_worked_fundamental_matrix():
+    scenario = tiny_scenario({"touchpoints": BRANCHING["touchpoints"],
+                              "journey": BRANCHING["journey"]})
+    computed = JourneyGraph.compile(scenario).exit_shares()
+    for exit_, share in fundamental_matrix_exit_shares().items():
+        assert computed[exit_] == pytest.approx(share, abs=1e-12)
+
+
+def test_exit_shares_match_the_fundamental_matrix():
+    scenario = tiny_scenario({"touchpoints": BRANCHING["touchpoints"],
+                              "journey": BRANCHING["journey"]}, size=40_000)
+    shares, n = journey_ends(simulate(scenario)["moments"])
+    assert n == 40_000  # every customer made exactly one journey
+    for exit_, p in fundamental_matrix_exit_shares().items():
+        se = math.sqrt(p * (1 - p) / n)
+        assert abs(shares[exit_] - p) < Z * se, (exit_, shares[exit_], p)
+
+
+def test_segment_specific_weights_give_each_segment_its_own_chain():
+    world = tiny_world({"a": 7, "x1": 7, "x2": 7}, {"a": 1},
+                       {"a": {"x1": {"weight": 0.2, "segments": {"loyal": 0.8}}, "x2": 0.8}},
+                       ["x1", "x2"])
+    scenario = tiny_scenario({**world, "population.segments": {
+        "casual": {"share": 0.5, "expectation": 7, "inter_purchase_days": 1},
+        "loyal": {"share": 0.5, "expectation": 7, "inter_purchase_days": 1},
+    }}, size=20_000)
+    tables = simulate(scenario)
+    ends = tables["moments"].to_pandas().groupby("customer")["touchpoint"].last().astype(str)
+    segment = tables["customers"].to_pandas().set_index("customer")["segment"].astype(str)
+    graph = JourneyGraph.compile(scenario)
+    for s, name in enumerate(graph.segments):
+        mine = ends[segment[ends.index] == name]
+        p = graph.exit_shares(s)["x1"]
+        se = math.sqrt(p * (1 - p) / len(mine))
+        assert abs((mine == "x1").mean() - p) < Z * se, name
+
+
+# --------------------------------------------------------------------------------------------
+# peak-end (Kahneman, Fredrickson, Schreiber & Redelmeier 1993)
+
+SHORT = [-2.0, -8.0]  # felt values: the episode ends at its worst moment
+LONG = [-2.0, -8.0, -7.0]  # the same, plus a milder (but still bad) tail
+
+
+def remembered(rule, felt: list[float]) -> float:
+    memory = {name: np.full(1, start) for name, start in rule.state.items()}
+    who = np.array([0])
+    for value in felt:
+        rule.remember(memory, who, np.array([value]))
+    return float(rule.recall(memory, who)[0])
+
+
+def test_peak_end_remembers_the_longer_episode_with_a_milder_tail_better():
+    assert remembered(PeakEnd(), LONG) > remembered(PeakEnd(), SHORT)
+    assert remembered(PeakEnd(), SHORT) == pytest.approx(-8.0)
+    assert remembered(PeakEnd(), LONG) == pytest.approx(-7.5)
+
+
+def test_the_mean_rule_ranks_the_two_episodes_the_other_way():
+    assert remembered(MeanMemory(), LONG) < remembered(MeanMemory(), SHORT)
+
+
+@pytest.mark.parametrize("rule, long_is_better", [("peak_end", True), ("mean", False)])
+def test_journeys_in_the_model_are_remembered_by_the_memory_rule(rule, long_is_better):
+    """The same comparison through the whole model: attitude after one journey = evaluation."""
+    expectation = 7.0
+    path = {"t0": expectation + SHORT[0], "t1": expectation + SHORT[1],
+            "t2": expectation + LONG[2]}
+    common = {
+        "perception.disconfirmation.rule": "linear",
+        "perception.memory.rule": rule,
+        "perception.attitude.attitude_rate": 1.0,
+        "perception.attitude.expectation_rate": 0.0,
+    }
+    short_path = {k: path[k] for k in ("t0", "t1")}
+    short = tiny_scenario(
+        {**tiny_world(short_path, {"t0": 1}, {"t0": {"t1": 1}}, ["t1"]), **common}, size=10)
+    long = tiny_scenario({**tiny_world(path, {"t0": 1}, {"t0": {"t1": 1}, "t1": {"t2": 1}},
+                                       ["t2"]), **common}, size=10)
+    a_short = simulate(short)["customers"].column("attitude").to_numpy()
+    a_long = simulate(long)["customers"].column("attitude").to_numpy()
+    assert np.all((a_long > a_short) == long_is_better)
+
+
+# --------------------------------------------------------------------------------------------
+# asymmetric disconfirmation (Anderson & Sullivan 1993)
+
+
+def attitude_after(quality: float, rule: str) -> np.ndarray:
+    scenario = tiny_scenario({"touchpoints.shop.quality": quality,
+                              "perception.disconfirmation.rule": rule}, size=10)
+    return simulate(scenario)["customers"].column("attitude").to_numpy()
+
+
+def test_equal_disconfirmation_moves_attitude_more_when_negative():
+    up, down = attitude_after(7.0 + 1.5, "asymmetric"), attitude_after(7.0 - 1.5, "asymmetric")
+    assert np.all(up > 0) and np.all(down < 0)
+    assert np.all(-down > up)
+    assert (-down / up) == pytest.approx(2.0)  # the default loss aversion
+
+
+def test_the_linear_rule_is_symmetric():
+    up, down = attitude_after(7.0 + 1.5, "linear"), attitude_after(7.0 - 1.5, "linear")
+    assert np.allclose(-down, up)
+
+
+# --------------------------------------------------------------------------------------------
+# customer lifetime value (Gupta & Lehmann 2003)
+
+
+def test_clv_with_constant_retention_matches_the_closed_form():
+    """Margin m per period, retention r, discount d per period: CLV = m·r / (1 + d − r)."""
+    m, r, d, period = 100.0, 0.8, 0.1, 30
+    scenario = tiny_scenario({
+        "touchpoints.shop.revenue": m,
+        "population.segments.everyone.inter_purchase_days": period,
+        "loyalty": {"rule": "logistic", "base_return": r, "return_slope": 0.0},
+        "economics.discount_rate_per_year": (1 + d) ** (365 / period) - 1,
+    }, size=20_000, horizon_days=period * 62)
+    clv = simulate(scenario, moments=False)["customers"].column("clv").to_numpy()
+    expected = m * r / (1 + d - r)
+    assert expected == pytest.approx(266.67, abs=0.01)
+    se = clv.std(ddof=1) / math.sqrt(len(clv))
+    assert abs(clv.mean() - expected) < Z * se, (clv.mean(), expected, se)
+
+
+def test_retention_is_the_constant_return_probability():
+    r = 0.6
+    scenario = tiny_scenario({"loyalty": {"rule": "logistic", "base_return": r,
+                                          "return_slope": 0.0},
+                              "population.segments.everyone.inter_purchase_days": 5},
+                             size=20_000, horizon_days=300)
+    k = simulate(scenario, moments=False)["kpis"].to_pylist()[0]
+    n = k["journeys"]
+    assert abs(k["repurchase_rate"] - r) < Z * math.sqrt(r * (1 - r) / n)
+
+
+# --------------------------------------------------------------------------------------------
+# net promoter score (Reichheld 2003)
+
+
+def test_nps_counts_promoters_9_10_and_detractors_0_6_exactly():
+    scores = np.arange(11)  # 0..10: detractors 0-6 (7), passives 7-8 (2), promoters 9-10 (2)
+    assert nps(scores) == pytest.approx(100 * (2 - 7) / 11)
+    assert nps(np.array([9, 10, 7, 8])) == pytest.approx(50.0)
+    assert nps(np.array([6, 6, 10])) == pytest.approx(-100 / 3)
+    assert nps(np.array([7, 8])) == 0.0
+
+
+def test_kpi_nps_is_the_nps_of_the_customers_last_scores():
+    tables = simulate(tiny_scenario(size=2000), moments=False)
+    scores = tables["customers"].column("last_recommend").to_numpy()
+    assert tables["kpis"].column("nps")[0].as_py() == pytest.approx(nps(scores))
