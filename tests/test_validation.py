@@ -61,9 +61,9 @@ def test_graph_code_matches_the_hand_worked_fundamental_matrix():
 
 def test_exit_shares_match_the_fundamental_matrix():
     scenario = tiny_scenario({"touchpoints": BRANCHING["touchpoints"],
-                              "journey": BRANCHING["journey"]}, size=40_000)
+                              "journey": BRANCHING["journey"]}, size=100_000)
     shares, n = journey_ends(simulate(scenario)["moments"])
-    assert n == 40_000  # every customer made exactly one journey
+    assert n == 100_000  # every customer made exactly one journey
     for exit_, p in fundamental_matrix_exit_shares().items():
         se = math.sqrt(p * (1 - p) / n)
         assert abs(shares[exit_] - p) < Z * se, (exit_, shares[exit_], p)
@@ -170,7 +170,13 @@ def test_clv_with_constant_retention_matches_the_closed_form():
         "loyalty": {"rule": "logistic", "base_return": r, "return_slope": 0.0},
         "economics.discount_rate_per_year": (1 + d) ** (365 / period) - 1,
     }, size=20_000, horizon_days=period * 62)
-    clv = simulate(scenario, moments=False)["customers"].column("clv").to_numpy()
+    customers = simulate(scenario, moments=False)["customers"]
+    clv = customers.column("clv").to_numpy()
+    # exactly: a customer with J journeys got the margins of J − 1 repeat journeys, discounted
+    repeats = customers.column("journeys").to_numpy() - 1
+    exact = m * np.array([sum((1 + d) ** -k for k in range(1, j + 1)) for j in repeats])
+    assert np.allclose(clv, exact)
+    # and on average, the closed form
     expected = m * r / (1 + d - r)
     assert expected == pytest.approx(266.67, abs=0.01)
     se = clv.std(ddof=1) / math.sqrt(len(clv))
