@@ -28,6 +28,7 @@ from cxsim.results import (
     customers_table,
     daily_table,
     kpis,
+    kpis_table,
     partition,
     read_table,
     write_table,
@@ -68,7 +69,7 @@ def simulate(
     tables = {
         "customers": customers_table(model),
         "daily": daily_table(model),
-        "kpis": pa.Table.from_pylist([kpis(model)]),
+        "kpis": kpis_table(kpis(model)),
     }
     if buffer is not None:
         tables["moments"] = buffer.table(model)
@@ -107,7 +108,7 @@ def run_task(task: Task) -> dict[str, Any]:
         write_table(table, partition(task.root, name, task.strategy, task.replicate),
                     provenance, name)
     # kpis last: a task whose kpis file exists is complete
-    write_table(pa.Table.from_pylist([figures]),
+    write_table(kpis_table(figures),
                 partition(task.root, "kpis", task.strategy, task.replicate), provenance, "kpis")
     return figures
 
@@ -128,11 +129,16 @@ class Run:
 
     def differences(self) -> pa.Table:
         """Each strategy against the baseline: paired differences with 95% intervals."""
-        return paired_differences(self.table("kpis"))
+        order = json.loads((self.path / "run.json").read_text())["strategies"]
+        return paired_differences(self.table("kpis"), order=order)
 
     def summary(self) -> str:
         """The paired differences as a printable table."""
         return format_differences(self.differences())
+
+
+def _show(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3g}"
 
 
 def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
@@ -187,7 +193,7 @@ def run(
         figures = run_task(task)
         if progress is not None:
             progress(f"[{i}/{len(tasks)}] {task.strategy} replicate {task.replicate}: "
-                     f"NPS {figures['nps']:.1f}, retention {figures['retention']:.3f}, "
+                     f"NPS {_show(figures['nps'])}, retention {_show(figures['retention'])}, "
                      f"profit {figures['profit']:,.0f} ({time.perf_counter() - start:.1f} s)")
     manifest["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
     (root / "run.json").write_text(json.dumps(manifest, indent=2))

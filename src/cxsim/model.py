@@ -105,7 +105,7 @@ class JourneyModel(mesa.Model):
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
         self.strategy_cost = 0.0
-        self.daily: list[dict[str, float]] = []
+        self.daily: list[dict[str, float | None]] = []
         self.moment_sink: MomentSink | None = None
         self.moment_kept = np.zeros(0, dtype=bool)
         if strategy is not None:
@@ -322,8 +322,8 @@ class JourneyModel(mesa.Model):
             "churned": t.churned,
             "revenue": float(p.journey_revenue[finished].sum()),
             "cost": float(p.journey_cost[finished].sum()),
-            "mean_attitude": float(p.attitude[active].mean()) if active.any() else float("nan"),
-            "nps": nps(scores) if len(scores) else float("nan"),
+            "mean_attitude": float(p.attitude[active].mean()) if active.any() else None,
+            "nps": nps(scores) if len(scores) else None,
         })
 
 

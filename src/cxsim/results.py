@@ -15,6 +15,7 @@ that had finished. The columns of every table are described in ``docs/results.md
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,13 +190,34 @@ def customers_table(model: JourneyModel) -> pa.Table:
     return pa.table(columns)
 
 
+DAILY_SCHEMA = pa.schema(
+    [(name, pa.int32()) for name in ("day", "prospects", "active_customers", "in_journey",
+                                     "journeys_started", "journeys_completed", "moments",
+                                     "churned")]
+    + [(name, pa.float64()) for name in ("revenue", "cost", "mean_attitude", "nps")]
+)
+KPI_SCHEMA = pa.schema(
+    [(name, pa.int64()) for name in ("customers", "journeys", "purchases",
+                                     "active_customers_end")]
+    + [(name, pa.float64()) for name in (
+        "journeys_per_customer", "revenue", "cost", "strategy_cost", "profit", "nps",
+        "promoters", "detractors", "retention", "churn_rate", "repurchase_rate", "mean_clv",
+        "mean_attitude")]
+)
+
+
 def daily_table(model: JourneyModel) -> pa.Table:
     """One row per day."""
-    return pa.Table.from_pylist(model.daily)
+    return pa.Table.from_pylist(model.daily, schema=DAILY_SCHEMA)
 
 
-def kpis(model: JourneyModel) -> dict[str, float]:
-    """The key figures of one simulation (one row of the ``kpis`` table)."""
+def kpis_table(figures: dict[str, float | None]) -> pa.Table:
+    """The ``kpis`` table of one simulation (one row, see :func:`kpis`)."""
+    return pa.Table.from_pylist([figures], schema=KPI_SCHEMA)
+
+
+def kpis(model: JourneyModel) -> dict[str, float | None]:
+    """The key figures of one simulation (``None`` where nobody was served to measure)."""
     p = model.people
     served = p.journeys > 0
     n_served = int(served.sum())
@@ -203,7 +225,7 @@ def kpis(model: JourneyModel) -> dict[str, float]:
     completed = int(p.journeys.sum())
     revenue, cost = float(p.revenue.sum()), float(p.cost.sum())
     scores = p.last_recommend[served]
-    return {
+    figures = {
         "customers": n_served,
         "journeys": completed,
         "journeys_per_customer": completed / n_served if n_served else float("nan"),
@@ -223,6 +245,7 @@ def kpis(model: JourneyModel) -> dict[str, float]:
         "active_customers_end": int(((p.status == Status.IN_JOURNEY)
                                      | (p.status == Status.BETWEEN)).sum()),
     }
+    return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in figures.items()}
 
 
 def read_table(run: str | Path, table: str) -> pa.Table:

@@ -17,14 +17,23 @@ HEADLINE = ("nps", "retention", "revenue", "profit")
 
 
 def paired_differences(
-    kpis: pa.Table, metrics: tuple[str, ...] = HEADLINE, baseline: str = "baseline"
+    kpis: pa.Table,
+    metrics: tuple[str, ...] = HEADLINE,
+    baseline: str = "baseline",
+    order: list[str] | None = None,
 ) -> pa.Table:
-    """Each strategy's mean paired difference from ``baseline`` per metric, with a 95% CI."""
+    """Each strategy's mean paired difference from ``baseline`` per metric, with a 95% CI.
+
+    Strategies come in the order of ``order`` (default: as they appear in ``kpis``).
+    """
     strategy = np.asarray(kpis.column("strategy").to_pylist())
     replicate = np.asarray(kpis.column("replicate").to_pylist())
     rows = []
     base = {r: i for i, r in enumerate(replicate) if strategy[i] == baseline}
-    for name in dict.fromkeys(strategy.tolist()):
+    present = dict.fromkeys(strategy.tolist())
+    for name in [s for s in (order or []) if s in present] + list(present):
+        if any(row["strategy"] == name for row in rows):
+            continue
         if name == baseline:
             continue
         mine = {r: i for i, r in enumerate(replicate) if strategy[i] == name}

@@ -1,0 +1,78 @@
+"""Reproducibility and common random numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from cxsim import load_scenario, override, simulate
+from cxsim.streams import Streams
+
+HOTEL = "scenarios/hotel.yaml"
+SMALL = ["population.size=1500", "horizon_days=120"]
+
+
+@pytest.fixture(scope="module")
+def hotel():
+    return load_scenario(HOTEL, SMALL)
+
+
+def same(a: dict[str, pa.Table], b: dict[str, pa.Table], tables=("customers", "daily",
+                                                                   "moments")) -> bool:
+    return all(a[t].equals(b[t]) for t in tables)
+
+
+def test_same_seed_gives_identical_tables(hotel):
+    assert same(simulate(hotel, replicate=1), simulate(hotel, replicate=1))
+
+
+def test_another_seed_or_replicate_gives_different_tables(hotel):
+    base = simulate(hotel)
+    assert not base["customers"].equals(simulate(override(hotel, {"seed": 99}))["customers"])
+    assert not base["customers"].equals(simulate(hotel, replicate=1)["customers"])
+
+
+def test_a_strategy_that_patches_nothing_reproduces_the_baseline(hotel):
+    scenario = override(hotel, {"strategies.nothing": {"description": "no change"},
+                                "strategies.same_value": {"set": {
+                                    "touchpoints.reception.quality.mean": 6.8}}})
+    baseline = simulate(scenario)
+    for name in ("nothing", "same_value"):
+        assert same(baseline, simulate(scenario, strategy=name))
+        k_base, k_strategy = baseline["kpis"].to_pylist()[0], simulate(
+            scenario, strategy=name)["kpis"].to_pylist()[0]
+        assert k_base == k_strategy
+
+
+def test_a_strategy_from_a_later_day_leaves_the_days_before_alone(hotel):
+    scenario = override(hotel, {"strategies.follow_up_after_stay.from_day": 60})
+    base = simulate(scenario)["daily"].to_pandas()
+    late = simulate(scenario, strategy="follow_up_after_stay")["daily"].to_pandas()
+    assert base.iloc[:60].equals(late.iloc[:60])
+    assert not base.iloc[60:].equals(late.iloc[60:])
+
+
+def test_a_strategy_that_changes_one_touchpoint_keeps_the_other_draws(hotel):
+    """Common random numbers: the first journeys start on the same days with the same entries
+    and, up to the changed touchpoint, the same moments."""
+    base = simulate(hotel)["moments"].to_pandas()
+    fast = simulate(hotel, strategy="faster_checkin")["moments"].to_pandas()
+    first = ["day", "customer", "journey", "touchpoint", "quality"]
+    before = base[(base.journey == 0) & (base.touchpoint.astype(str) != "reception")]
+    before_fast = fast[(fast.journey == 0) & (fast.touchpoint.astype(str) != "reception")]
+    merged = before.merge(before_fast, on=["day", "customer", "journey", "touchpoint"],
+                          suffixes=("", "_fast"))
+    assert len(merged) > 0.9 * len(before)
+    assert np.allclose(merged.quality, merged.quality_fast)
+    assert set(first) <= set(base.columns)
+
+
+def test_a_slot_draws_the_same_number_whatever_the_batch():
+    streams = Streams(seed=7, replicate=2)
+    everyone = streams.uniform("quality", np.arange(1000), 5, 1)
+    some = np.array([3, 999, 17])
+    assert np.array_equal(streams.uniform("quality", some, 5, 1), everyone[some])
+    assert not np.array_equal(streams.uniform("quality", some, 5, 2), everyone[some])
+    assert not np.array_equal(streams.uniform("route", some, 5, 1), everyone[some])
+    assert not np.array_equal(Streams(7, 3).uniform("quality", some, 5, 1), everyone[some])
