@@ -54,6 +54,12 @@ def strategy_of(scenario: Scenario, name: str) -> tuple[Scenario, Strategy] | No
     return worlds[name], scenario.strategies[name]
 
 
+def all_channels(scenario: Scenario) -> list[str]:
+    """Every channel of the baseline and its strategies (one schema for all of a run's tables)."""
+    worlds, _ = strategy_worlds(scenario)
+    return list(dict.fromkeys(c for w in [scenario, *worlds.values()] for c in w.channels()))
+
+
 def simulate(
     scenario: Scenario, strategy: str = BASELINE, replicate: int = 0, moments: bool = True
 ) -> dict[str, pa.Table]:
@@ -61,7 +67,8 @@ def simulate(
 
     The kpis table has one row. Tables convert to pandas with ``.to_pandas()``.
     """
-    model = JourneyModel(scenario, replicate, strategy_of(scenario, strategy))
+    model = JourneyModel(scenario, replicate, strategy_of(scenario, strategy),
+                         all_channels(scenario))
     buffer = MomentBuffer() if moments else None
     if buffer is not None:
         model.keep_moments(buffer)
@@ -85,6 +92,7 @@ class Task:
     scenario_json: str
     strategy: str
     replicate: int
+    channels: list[str]
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -93,7 +101,7 @@ def run_task(task: Task) -> dict[str, Any]:
     provenance = Provenance(task.scenario_json, scenario.seed, task.strategy, task.replicate)
     mode = scenario.output.moments
     strategy = strategy_of(scenario, task.strategy)
-    model = JourneyModel(scenario, task.replicate, strategy)
+    model = JourneyModel(scenario, task.replicate, strategy, task.channels)
     writer = None
     if mode != "off":
         graph = model.world.graph
@@ -179,7 +187,8 @@ def run(
     (root / "scenario.json").write_text(scenario_json)
     (root / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     names = [BASELINE, *scenario.strategies]
-    tasks = [Task(root, scenario, scenario_json, s, r)
+    channels = all_channels(scenario)
+    tasks = [Task(root, scenario, scenario_json, s, r, channels)
              for r in range(scenario.replicates) for s in names]
     manifest = {
         "scenario": scenario.name, "seed": scenario.seed, "replicates": scenario.replicates,

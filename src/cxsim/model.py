@@ -83,6 +83,9 @@ class JourneyModel(mesa.Model):
             strategies of one replicate share their random numbers (common random numbers).
         strategy: the strategy's patched scenario and its definition, or ``None`` for the
             baseline.
+        channels: the channels to draw preferences for (default: those of the baseline and the
+            strategy); give every channel of a run so that all its tables share one schema.
+
     Call :meth:`keep_moments` to receive the moments of truth as they happen.
     """
 
@@ -93,12 +96,14 @@ class JourneyModel(mesa.Model):
         scenario: Scenario,
         replicate: int = 0,
         strategy: tuple[Scenario, Strategy] | None = None,
+        channels: list[str] | None = None,
     ) -> None:
         super().__init__(rng=scenario.seed + replicate)
         self.streams = Streams(scenario.seed, replicate)
         worlds = [scenario] if strategy is None else [scenario, strategy[0]]
         ids = list(dict.fromkeys(tp for world in worlds for tp in world.touchpoints))
-        channels = list(dict.fromkeys(c for world in worlds for c in world.channels()))
+        channels = list(dict.fromkeys([*(channels or []),
+                                       *(c for world in worlds for c in world.channels())]))
         self.world = World.build(scenario, ids, channels)
         self.people = Population.draw(scenario, self.streams, self.world.graph.channels)
         self.people.ensure_memory(self.world.memory.state)
