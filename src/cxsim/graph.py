@@ -10,12 +10,14 @@ of journeys ending at each exit is given by the fundamental matrix N = (I − Q)
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
-from cxsim.distributions import Distribution
+from cxsim.distributions import Constant, Distribution, Normal
 from cxsim.problems import Problem
 from cxsim.scenario import STAGES, Scenario
 
@@ -29,10 +31,13 @@ class JourneyGraph:
     channels: list[str]
     entry_weights: np.ndarray  # (touchpoints,)
     is_exit: np.ndarray  # (touchpoints,) bool
-    targets: list[np.ndarray]  # per touchpoint: indices of the edges' targets
-    weights: list[np.ndarray]  # per touchpoint: (segments, edges) weights
-    by_preference: list[np.ndarray]  # per touchpoint: (edges,) bool
+    # edges, padded to the largest out-degree K (padding: target 0, weight 0)
+    targets: np.ndarray  # (touchpoints, K) target touchpoint numbers
+    weights: np.ndarray  # (touchpoints, segments, K) weights
+    by_preference: np.ndarray  # (touchpoints, K) bool: scaled by channel preference
     quality: list[Distribution]
+    quality_loc: np.ndarray  # quality = loc + scale · Φ⁻¹(u) where the distribution is normal
+    quality_scale: np.ndarray  # or constant (scale 0); NaN where it is another distribution
     stage: np.ndarray  # index into STAGES
     channel: np.ndarray  # index into channels
     importance: np.ndarray
@@ -66,15 +71,17 @@ class JourneyGraph:
             entry_weights[index[tp]] = w
         is_exit = np.array([tp is None or ids[i] in scenario.journey.exits
                             for i, tp in enumerate(present)])
-        targets, weights, by_preference = [], [], []
-        for source in ids:
-            edges = scenario.journey.edges.get(source, {}) if source in scenario.touchpoints else {}
-            targets.append(np.array([index[t] for t in edges], dtype=np.int32))
-            weights.append(np.array(
-                [[e.segments.get(s, e.weight) for e in edges.values()] for s in segments],
-                dtype=np.float64).reshape(len(segments), len(edges)))
-            by_preference.append(np.array([e.by_channel_preference for e in edges.values()],
-                                          dtype=bool))
+        out = [scenario.journey.edges.get(t, {}) if t in scenario.touchpoints else {} for t in ids]
+        k = max([len(edges) for edges in out] + [1])
+        targets = np.zeros((n, k), dtype=np.int32)
+        weights = np.zeros((n, len(segments), k))
+        by_preference = np.zeros((n, k), dtype=bool)
+        for i, edges in enumerate(out):
+            for j, (target, edge) in enumerate(edges.items()):
+                targets[i, j] = index[target]
+                weights[i, :, j] = [edge.segments.get(s, edge.weight) for s in segments]
+                by_preference[i, j] = edge.by_channel_preference
+        quality = [tp.quality if tp else Constant(value=0.0) for tp in present]
 
         def column(field: str, default: float = 0.0) -> np.ndarray:
             return np.array([getattr(tp, field) if tp else default for tp in present], dtype=float)
@@ -88,7 +95,9 @@ class JourneyGraph:
             targets=targets,
             weights=weights,
             by_preference=by_preference,
-            quality=[tp.quality if tp else 0.0 for tp in present],  # type: ignore[misc]
+            quality=quality,
+            quality_loc=np.array([_location_scale(q)[0] for q in quality]),
+            quality_scale=np.array([_location_scale(q)[1] for q in quality]),
             stage=np.array([STAGES.index(tp.stage) if tp else 0 for tp in present]),
             channel=np.array([channels.index(tp.channel) if tp else 0 for tp in present]),
             importance=column("importance"),
@@ -110,21 +119,32 @@ class JourneyGraph:
         return np.searchsorted(cumulative, u * cumulative[-1], side="right").astype(np.int32)
 
     def choose_next(
-        self, at: int, segment: np.ndarray, preference: np.ndarray | None, u: np.ndarray
+        self, at: np.ndarray, segment: np.ndarray, preference: np.ndarray, u: np.ndarray
     ) -> np.ndarray:
-        """Next touchpoints for customers standing on touchpoint ``at``.
+        """Next touchpoints for customers standing on touchpoints ``at`` (not exits).
 
         ``segment`` holds their segment numbers, ``preference`` their channel-preference weights
-        (customers × channels; needed only when an edge is scaled by it) and ``u`` their uniform
-        draws. Each customer takes the edge where ``u`` falls in the cumulative weights.
+        (customers × channels) and ``u`` their uniform draws. Each customer takes the edge where
+        ``u`` falls in the cumulative weights of the edges leaving their touchpoint.
         """
-        w = self.weights[at][segment]
-        if preference is not None and self.by_preference[at].any():
-            scale = preference[:, self.channel[self.targets[at]]]
-            w = np.where(self.by_preference[at], w * scale, w)
+        w = self.weights[at, segment]
+        scaled = self.by_preference[at]
+        if scaled.any():
+            rows = np.arange(len(at))[:, None]
+            w = np.where(scaled, w * preference[rows, self.channel[self.targets[at]]], w)
         cumulative = np.cumsum(w, axis=1)
         pick = (cumulative < (u * cumulative[:, -1])[:, None]).sum(axis=1)
-        return self.targets[at][np.minimum(pick, len(self.targets[at]) - 1)]
+        return self.targets[at, pick]  # u < 1, so the pick is an edge with positive weight
+
+    def draw_quality(self, tp: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Experienced quality at touchpoints ``tp`` from uniform draws ``u`` (inverse CDF)."""
+        quality = self.quality_loc[tp] + self.quality_scale[tp] * ndtri(u)
+        other = np.isnan(quality)
+        if other.any():
+            for t in np.unique(tp[other]):
+                here = tp == t
+                quality[here] = self.quality[t].ppf(u[here])
+        return quality
 
     # ----------------------------------------------------------------------------------------
     # closed forms for validation
@@ -134,8 +154,8 @@ class JourneyGraph:
         n = len(self.ids)
         p = np.zeros((n, n))
         for i in range(n):
-            if not self.is_exit[i] and len(self.targets[i]):
-                w = self.weights[i][segment]
+            w = self.weights[i, segment]
+            if not self.is_exit[i] and w.sum() > 0:
                 np.add.at(p[i], self.targets[i], w / w.sum())
         return p
 
@@ -155,6 +175,14 @@ class JourneyGraph:
         start = self.entry_weights / self.entry_weights.sum()
         shares = start[transient] @ fundamental @ r + start[exits]
         return {self.ids[e]: float(s) for e, s in zip(exits, shares, strict=True)}
+
+
+def _location_scale(quality: Distribution) -> tuple[float, float]:
+    if isinstance(quality, Normal):
+        return quality.mean, quality.sd
+    if isinstance(quality, Constant):
+        return quality.value, 0.0
+    return math.nan, math.nan
 
 
 def graph_problems(scenario: Scenario) -> list[Problem]:

@@ -179,7 +179,7 @@ class JourneyModel(mesa.Model):
             return
         first = p.first_day[who] < 0
         p.first_day[who[first]] = day
-        p.status[who] = Status.IN_JOURNEY
+        p.set_status(who, Status.IN_JOURNEY)
         p.journey_start[who] = day
         p.journey_quality[who] = 0.0
         p.journey_moments[who] = 0
@@ -203,13 +203,8 @@ class JourneyModel(mesa.Model):
             done = graph.is_exit[at]
             self.today.finishing.append(moving[done])
             moving, at = moving[~done], at[~done]
-            nxt = np.empty(len(moving), dtype=np.int32)
             u = self.streams.uniform("route", moving, day, hop)
-            for tp in np.unique(at):
-                here = at == tp
-                who = moving[here]
-                preference = p.channel_preference[who] if graph.by_preference[tp].any() else None
-                nxt[here] = graph.choose_next(int(tp), p.segment[who], preference, u[here])
+            nxt = graph.choose_next(at, p.segment[moving], p.channel_preference[moving], u)
             self.meet(moving, nxt, hop)
             moving = moving[p.due_day[moving] == day]
         p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
@@ -223,13 +218,13 @@ class JourneyModel(mesa.Model):
         """
         graph, p, day, world = self.world.graph, self.people, self.today.day, self.world
         tp = tp.astype(np.int64)
-        u = self.streams.uniform("quality", who, day, hop)
-        quality = np.empty(len(who))
-        for t in np.unique(tp):
-            here = tp == t
-            quality[here] = graph.quality[t].ppf(u[here])
-        problem = self.streams.uniform("problem", who, day, hop) < graph.problem_probability[tp]
-        quality -= problem * graph.problem_severity[tp]
+        quality = graph.draw_quality(tp, self.streams.uniform("quality", who, day, hop))
+        problem = np.zeros(len(who), dtype=bool)
+        risky = graph.problem_probability[tp] > 0
+        if risky.any():
+            u = self.streams.uniform("problem", who[risky], day, hop)
+            problem[risky] = u < graph.problem_probability[tp[risky]]
+            quality -= problem * graph.problem_severity[tp]
         quality += graph.personalisation[tp] * p.traits["personalisation_response"][who]
         quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
         expectation = p.expectation[who]
@@ -282,7 +277,7 @@ class JourneyModel(mesa.Model):
         p.purchases[who] += p.journey_revenue[who] > 0
         p.journeys[who] += 1
         p.at[who] = -1
-        p.status[who] = Status.BETWEEN
+        p.set_status(who, Status.BETWEEN)
 
     def decide(self) -> None:
         """Each customer who finished a journey comes back after an inter-purchase time, or churns."""
@@ -301,7 +296,7 @@ class JourneyModel(mesa.Model):
             gap[mine] = segments[s].inter_purchase_days.ppf(u[mine])
         p.due_day[back] = day + np.maximum(np.rint(gap), 1).astype(np.int32)
         gone = who[~stays]
-        p.status[gone] = Status.CHURNED
+        p.set_status(gone, Status.CHURNED)
         p.churn_day[gone] = day
         p.due_day[gone] = NEVER
         self.today.churned = len(gone)
@@ -312,22 +307,20 @@ class JourneyModel(mesa.Model):
         if self.strategy_active and self.strategy is not None:
             self.strategy_cost += (self.strategy.cost.per_day
                                    + self.strategy.cost.per_journey * len(t.starting))
-        counts = np.bincount(p.status, minlength=len(Status))
-        active = (p.status == Status.IN_JOURNEY) | (p.status == Status.BETWEEN)
         finished = t.finished
         scores = t.scores
         self.daily.append({
             "day": t.day,
-            "prospects": int(counts[Status.PROSPECT]),
-            "active_customers": int(active.sum()),
-            "in_journey": int(counts[Status.IN_JOURNEY]),
+            "prospects": int(p.counts[Status.PROSPECT]),
+            "active_customers": p.active,
+            "in_journey": int(p.counts[Status.IN_JOURNEY]),
             "journeys_started": len(t.starting),
             "journeys_completed": len(finished),
             "moments": t.moments,
             "churned": t.churned,
             "revenue": float(p.journey_revenue[finished].sum()),
             "cost": float(p.journey_cost[finished].sum()),
-            "mean_attitude": float(p.attitude[active].mean()) if active.any() else None,
+            "mean_attitude": p.mean_active_attitude(),
             "nps": nps(scores) if len(scores) else None,
         })
 

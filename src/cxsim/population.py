@@ -57,10 +57,33 @@ class Population:
     journey_revenue: np.ndarray
     journey_cost: np.ndarray
     memory: dict[str, np.ndarray] = field(default_factory=dict)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(len(Status), dtype=np.int64))
+    churned_attitude: float = 0.0  # sum of the attitudes customers had when they left
+
+    def __post_init__(self) -> None:
+        self.counts = np.bincount(self.status, minlength=len(Status)).astype(np.int64)
 
     @property
     def size(self) -> int:
         return len(self.segment)
+
+    def set_status(self, who: np.ndarray, status: Status) -> None:
+        """Move customers ``who`` to ``status``, keeping the head counts per status."""
+        self.counts -= np.bincount(self.status[who], minlength=len(Status))
+        self.counts[status] += len(who)
+        self.status[who] = status
+        if status == Status.CHURNED:
+            self.churned_attitude += float(self.attitude[who].sum())
+
+    @property
+    def active(self) -> int:
+        """Customers in a journey or between journeys."""
+        return int(self.counts[Status.IN_JOURNEY] + self.counts[Status.BETWEEN])
+
+    def mean_active_attitude(self) -> float | None:
+        """Mean attitude of active customers (prospects' attitude stays 0 until they buy)."""
+        active = self.active
+        return (float(self.attitude.sum()) - self.churned_attitude) / active if active else None
 
     @classmethod
     def draw(cls, scenario: Scenario, streams: Streams, channels: list[str]) -> Population:

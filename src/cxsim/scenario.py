@@ -188,10 +188,16 @@ class Economics(Strict):
     discount_rate_per_year: NonNegative = 0.1
 
 
+def _yaml_switch(value: Any) -> Any:
+    """YAML 1.1 reads a bare ``off``/``on`` as false/true: take them as the words."""
+    return {False: "off", True: "all"}.get(value, value) if isinstance(value, bool) else value
+
+
 class Output(Strict):
     """What a run writes besides the customers, daily and kpis tables."""
 
-    moments: Literal["all", "sample", "off"] = "all"
+    moments: Annotated[Literal["all", "sample", "off"], BeforeValidator(_yaml_switch)] = Field(
+        default="all", description="Moments of truth table: all, a sample of customers, or off.")
     moments_sample: Annotated[float, Field(gt=0, le=1)] = Field(
         default=0.1, description="Share of customers whose moments are kept when moments=sample."
     )

@@ -11,9 +11,10 @@ happened in the run. That is what makes
   differences between strategies carry far less noise (common random numbers).
 
 The idea of slots comes from Starsim. The numbers come from a counter-based generator: the
-address is hashed into a 64-bit stream key (``numpy.random.SeedSequence``), and slot ``i`` of the
-stream is the ``i``-th output of SplitMix64 seeded with that key (Steele, Lea & Flood 2014,
-"Fast splittable pseudorandom number generators"), whose outputs pass BigCrush. Drawing for ``k``
+address is hashed into a 64-bit stream key (the seed through ``numpy.random.SeedSequence``, then
+each part of the address folded in with the SplitMix64 mixer), and slot ``i`` of the stream is
+the ``i``-th output of SplitMix64 seeded with that key (Steele, Lea & Flood 2014, "Fast
+splittable pseudorandom number generators"), whose outputs pass BigCrush. Drawing for ``k``
 customers costs ``O(k)``, not ``O(population)``: only customers with something happening today
 pay for randomness.
 """
@@ -39,6 +40,17 @@ def _splitmix64(state: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+_MASK = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    """The SplitMix64 mixer on one Python integer (for keys; slots use :func:`_splitmix64`)."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
 class Streams:
     """The random numbers of one simulation (one base seed, one replicate).
 
@@ -48,18 +60,18 @@ class Streams:
     def __init__(self, seed: int, replicate: int) -> None:
         self.seed = int(seed)
         self.replicate = int(replicate)
-        self._keys: dict[tuple[int, ...], np.uint64] = {}
+        root = np.random.SeedSequence(self.seed, spawn_key=(self.replicate,))
+        self._root = int(root.generate_state(1, np.uint64)[0])
+        self._purposes: dict[str, int] = {}
 
     def key(self, purpose: str, *counters: int) -> np.uint64:
         """The 64-bit key of the stream for ``purpose`` at ``counters`` (e.g. day, hop)."""
-        address = (zlib.crc32(purpose.encode()), *(int(c) for c in counters))
-        key = self._keys.get(address)
+        key = self._purposes.get(purpose)
         if key is None:
-            sequence = np.random.SeedSequence(self.seed, spawn_key=(self.replicate, *address))
-            key = sequence.generate_state(1, np.uint64)[0]
-            if len(self._keys) < 100_000:
-                self._keys[address] = key
-        return key
+            key = self._purposes[purpose] = _mix(self._root ^ zlib.crc32(purpose.encode()))
+        for counter in counters:
+            key = _mix(key ^ _mix(int(counter) & _MASK))
+        return np.uint64(key)
 
     def uniform(self, purpose: str, slots: np.ndarray, *counters: int) -> np.ndarray:
         """Uniform numbers in the open interval (0, 1), one per slot in ``slots``."""
