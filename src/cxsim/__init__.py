@@ -12,9 +12,9 @@ confidence intervals; an analyst reads the parquet results; a researcher replace
 
 __version__ = "0.1.0"
 
-from cxsim.execution import Run, RunError, run, simulate  # noqa: E402
-from cxsim.scenario import Scenario  # noqa: E402
-from cxsim.scenario_file import ScenarioError, load_scenario, override, parse_scenario  # noqa: E402
+from cxsim.execution import Run, RunError, run, simulate
+from cxsim.scenario import Scenario
+from cxsim.scenario_file import ScenarioError, load_scenario, override, parse_scenario
 
 __all__ = [
     "Run",

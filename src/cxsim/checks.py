@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from cxsim.distributions import Constant
 from cxsim.graph import graph_problems
 from cxsim.problems import Problem, from_validation_error
 from cxsim.rules import RuleError, make_rule
@@ -42,7 +43,11 @@ def world_problems(scenario: Scenario) -> list[Problem]:
                                 f"segment shares must sum to 1, got {total:g} ({shares})"))
     channels = scenario.channels()
     for name, segment in segments.items():
-        for channel in segment.channel_preferences:
+        for channel, weight in segment.channel_preferences.items():
+            if isinstance(weight, Constant) and weight.value < 0:
+                problems.append(Problem(
+                    ("population", "segments", name, "channel_preferences", channel),
+                    f"a preference is a weight: must be >= 0, got {weight.value:g}"))
             if channel not in channels:
                 problems.append(Problem(
                     ("population", "segments", name, "channel_preferences", channel),

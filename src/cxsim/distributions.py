@@ -17,7 +17,7 @@ from scipy.special import ndtri
 
 
 class _Distribution(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         """Values at the probabilities ``u`` (the inverse CDF)."""

@@ -197,6 +197,10 @@ def run(
         "tasks": [{"strategy": t.strategy, "replicate": t.replicate} for t in tasks],
     }
     (root / "run.json").write_text(json.dumps(manifest, indent=2))
+    for name, strategy in scenario.strategies.items():
+        if strategy.from_day >= scenario.horizon_days and progress is not None:
+            progress(f"warning: strategy {name} starts on day {strategy.from_day}, after the "
+                     f"horizon ({scenario.horizon_days} days): it will equal the baseline")
     for i, task in enumerate(tasks, 1):
         start = time.perf_counter()
         figures = run_task(task)

@@ -263,7 +263,8 @@ class JourneyModel(mesa.Model):
         mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
         p.attitude[who], p.expectation[who] = world.attitude.update(
             p.attitude[who], p.expectation[who], evaluation, mean_quality)
-        scores = world.loyalty.recommend(p.attitude[who], self.streams.normal("recommend", who, day))
+        noise = self.streams.normal("recommend", who, day)
+        scores = world.loyalty.recommend(p.attitude[who], noise)
         p.last_recommend[who] = scores
         self.today.scores = scores
 
@@ -280,7 +281,8 @@ class JourneyModel(mesa.Model):
         p.set_status(who, Status.BETWEEN)
 
     def decide(self) -> None:
-        """Each customer who finished a journey comes back after an inter-purchase time, or churns."""
+        """Each customer who finished a journey comes back after an inter-purchase time, or
+        churns."""
         p, day, world = self.people, self.today.day, self.world
         who = self.today.finished
         if not len(who):

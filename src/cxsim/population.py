@@ -107,11 +107,11 @@ class Population:
             return values
 
         preference = np.ones((n, len(channels)), dtype=np.float32)
-        for c, channel in enumerate(channels):
-            preference[:, c] = trait(
+        for c, channel in enumerate(channels):  # a weight: negative draws count as 0
+            preference[:, c] = np.maximum(0.0, trait(
                 f"channel.{channel}",
                 lambda seg, ch=channel: seg.channel_preferences.get(ch, Constant(value=1.0)),
-            )
+            ))
         expectation = trait("expectation", lambda seg: seg.expectation)
 
         existing = streams.uniform("existing", slots) < spec.existing_customers

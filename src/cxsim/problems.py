@@ -113,6 +113,8 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         what = "a whole number" if kind.startswith("int") else "a number"
         return f"must be {what}{got}"
+    if kind == "finite_number":
+        return f"must be a finite number{got}"
     if kind in ("bool_parsing", "bool_type"):
         return f"must be true or false{got}"
     if kind in ("string_type",):

@@ -2,14 +2,11 @@
 
 A rule belongs to one *kind* — the slot of the model where it runs:
 
-===================  ====================================================  =====================
-kind                 what it computes                                       scenario field
-===================  ====================================================  =====================
-``disconfirmation``  felt value of a moment from quality and expectation    perception.disconfirmation
-``memory``           a journey's evaluation from its moments                perception.memory
-``attitude``         attitude and expectation after a journey               perception.attitude
-``loyalty``          likelihood to recommend (0–10) and chance to return    loyalty
-===================  ====================================================  =====================
+* ``disconfirmation`` (``perception.disconfirmation``): felt value of a moment from quality and
+  expectation;
+* ``memory`` (``perception.memory``): a journey's evaluation from its moments;
+* ``attitude`` (``perception.attitude``): attitude and expectation after a journey;
+* ``loyalty`` (``loyalty``): likelihood to recommend (0–10) and the chance to come back.
 
 Every method works on numpy arrays over a batch of customers (never one customer at a time).
 A scenario picks a rule by its registered name (``rule: peak_end``) or by import path
@@ -34,7 +31,7 @@ FloatArray = np.ndarray
 class RuleParams(BaseModel):
     """Parameters of a rule; unknown keys are refused."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class Rule:
@@ -257,7 +254,7 @@ class LogisticLoyalty(Loyalty):
     """
 
     class Params(RuleParams):
-        recommend_intercept: float = 7.5
+        recommend_intercept: float = 8.0
         recommend_slope: float = 1.0
         recommend_noise: float = Field(default=1.5, ge=0)
         base_return: float = Field(default=0.7, gt=0, lt=1)
@@ -292,7 +289,7 @@ def rule_class(kind: str, name: str) -> type[Rule]:
         module_name, _, attribute = name.partition(":")
         try:
             cls = getattr(importlib.import_module(module_name), attribute)
-        except (ImportError, AttributeError) as error:
+        except (ImportError, AttributeError, ValueError, TypeError) as error:
             raise RuleError([Problem(("rule",), f"cannot import {name!r}: {error}")]) from None
         if not (isinstance(cls, type) and issubclass(cls, KINDS[kind])):
             raise RuleError(

@@ -30,9 +30,11 @@ SevenPs = Literal[
 
 
 class Strict(BaseModel):
-    """Base of every section: unknown keys are refused, fields are checked on assignment too."""
+    """Base of every section: unknown keys are refused; types are strict (YAML's ``yes`` is not
+    the number 1, ``"20000"`` is not a number) and numbers must be finite."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True,
+                              strict=True, allow_inf_nan=False)
 
 
 def _const(value: float) -> Constant:

@@ -40,6 +40,8 @@ class _Located:
         self.values: dict[tuple[str, ...], Position] = {(): (1, 1)}
         self.overrides: dict[tuple[str, ...], str] = {}
         self.duplicates: list[tuple[tuple[str, ...], Position]] = []
+        self.collections: set[tuple[str, ...]] = set()
+        self._nodes = 0
         loader = yaml.SafeLoader(text)
         try:
             node = loader.get_single_node()
@@ -49,8 +51,18 @@ class _Located:
         if node is not None:
             self._walk(node, ())
 
-    def _walk(self, node: yaml.Node, path: tuple[str, ...]) -> None:
+    def _walk(self, node: yaml.Node, path: tuple[str, ...],
+              ancestors: frozenset[int] = frozenset()) -> None:
         self.values[path] = _mark(node)
+        self._nodes += 1
+        if id(node) in ancestors:
+            raise _RefusedError(node, "an alias refers to a node that contains it "
+                                "(endless nesting)")
+        if self._nodes > MAX_NODES:
+            raise _RefusedError(node, f"more than {MAX_NODES:,} values once aliases are expanded")
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+            self.collections.add(path)
+            ancestors = ancestors | {id(node)}
         if isinstance(node, yaml.MappingNode):
             seen: set[str] = set()
             for key_node, value_node in node.value:
@@ -59,42 +71,63 @@ class _Located:
                     self.duplicates.append(((*path, key), _mark(key_node)))
                 seen.add(key)
                 self.keys[(*path, key)] = _mark(key_node)
-                self._walk(value_node, (*path, key))
+                self._walk(value_node, (*path, key), ancestors)
         elif isinstance(node, yaml.SequenceNode):
             for i, item in enumerate(node.value):
                 self.keys[(*path, str(i))] = _mark(item)
-                self._walk(item, (*path, str(i)))
+                self._walk(item, (*path, str(i)), ancestors)
 
     def locate(self, problem: Problem) -> str:
         """``FILE:LINE:COL: path: message`` (or the override that caused it)."""
         path = tuple(str(part) for part in problem.path)
-        for n in range(len(path), -1, -1):
-            if path[:n] in self.overrides:
-                return f"{self.overrides[path[:n]]}: {problem.dotted}: {problem.message}"
+        for overridden, option in self.overrides.items():  # the override set this, or below it
+            if overridden[:len(path)] == path or path[:len(overridden)] == overridden:
+                return f"{option}: {problem.dotted}: {problem.message}"
         for n in range(len(path), -1, -1):
             prefix = path[:n]
             if prefix in self.keys or prefix in self.values:
                 exact = n == len(path)
-                value_error = exact and ("unknown key" not in problem.message)
+                value_error = (exact and "unknown key" not in problem.message
+                               and prefix not in self.collections)
                 table = self.values if value_error and prefix in self.values else self.keys
                 line, column = table.get(prefix, self.values.get(prefix, (1, 1)))
                 return f"{self.source}:{line}:{column}: {problem.dotted}: {problem.message}"
         return f"{self.source}: {problem.dotted}: {problem.message}"  # pragma: no cover
 
 
+MAX_NODES = 1_000_000
+"""More values than this (once YAML aliases are expanded) is refused, not walked."""
+
+
+class _RefusedError(Exception):
+    def __init__(self, node: yaml.Node, reason: str) -> None:
+        super().__init__(reason)
+        self.position = _mark(node)
+
+
 def _mark(node: yaml.Node) -> Position:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+def _one_line(error: yaml.YAMLError) -> str:
+    """A YAML error's reason on one line, without PyYAML's excerpt of the file."""
+    if isinstance(error, yaml.MarkedYAMLError):
+        text = " ".join(str(part) for part in (error.context, error.problem) if part)
+    else:
+        text = str(error)
+    return " ".join(text.split())
+
+
 def parse_override(text: str) -> tuple[str, Any]:
-    """``PATH=VALUE`` from the command line; VALUE is read as YAML (``365``, ``off``, ``[a, b]``)."""
+    """``PATH=VALUE`` from the command line; VALUE is read as YAML (``365``, ``[a, b]``)."""
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
         raise ScenarioError([f"--set {text}: expected PATH=VALUE, e.g. population.size=1000"])
     try:
         return path.strip(), yaml.safe_load(value) if value.strip() else ""
     except yaml.YAMLError as error:
-        raise ScenarioError([f"--set {text}: the value is not valid YAML ({error})"]) from None
+        raise ScenarioError([f"--set {text}: the value is not valid YAML: {_one_line(error)}"]
+                            ) from None
 
 
 def parse_scenario(
@@ -109,9 +142,17 @@ def parse_scenario(
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise ScenarioError([f"{where}: not valid YAML: {error.problem or error}"]) from None
+        raise ScenarioError([f"{where}: not valid YAML: {_one_line(error)}"]) from None
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        raise ScenarioError([f"{source}:{line}:{column}: not valid YAML: character "
+                             f"{error.character!r} is not allowed in a YAML file"]) from None
     except yaml.YAMLError as error:
-        raise ScenarioError([f"{source}: not valid YAML: {error}"]) from None
+        raise ScenarioError([f"{source}: not valid YAML: {_one_line(error)}"]) from None
+    except _RefusedError as error:
+        line, column = error.position
+        raise ScenarioError([f"{source}:{line}:{column}: {error}"]) from None
     if located.data is None:
         raise ScenarioError([f"{source}: the file is empty; a scenario needs at least name, "
                              "population, touchpoints and journey (see scenarios/hotel.yaml)"])

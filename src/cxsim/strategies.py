@@ -98,7 +98,9 @@ def canonical(scenario: Scenario) -> dict[str, Any]:
     return scenario.model_dump(mode="json", by_alias=True)
 
 
-def patch(base: dict[str, Any], name: str, strategy: Strategy) -> tuple[dict[str, Any], list[Problem]]:
+def patch(
+    base: dict[str, Any], name: str, strategy: Strategy
+) -> tuple[dict[str, Any], list[Problem]]:
     """The scenario data with ``strategy`` applied, and the problems of its patch entries."""
     data = copy.deepcopy(base)
     problems: list[Problem] = []
@@ -113,7 +115,8 @@ def patch(base: dict[str, Any], name: str, strategy: Strategy) -> tuple[dict[str
             continue
         if (strategy.from_day > 0 and dotted.startswith("population")
                 and dotted not in LATE_POPULATION):
-            problems.append(Problem(where, "traits are drawn on day 0: a strategy with from_day > 0 "
+            problems.append(Problem(where, "traits are drawn on day 0: a strategy with "
+                                    "from_day > 0 "
                                     f"can change only {', '.join(LATE_POPULATION)} in population"))
             continue
         try:

@@ -56,12 +56,15 @@ def paired_differences(
     return pa.Table.from_pylist(rows)
 
 
-def _number(x: float) -> str:
-    if math.isnan(x):
-        return "n/a"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}"
-    return f"{x:.3f}" if abs(x) < 10 else f"{x:.1f}"
+def _decimals(scale: float) -> int:
+    """Decimals for numbers of a row whose typical size is ``scale``."""
+    if math.isnan(scale) or scale < 1:
+        return 3
+    return 2 if scale < 100 else (1 if scale < 1000 else 0)
+
+
+def _number(x: float, decimals: int) -> str:
+    return "n/a" if math.isnan(x) else f"{x:,.{decimals}f}"
 
 
 def format_differences(table: pa.Table) -> str:
@@ -72,13 +75,14 @@ def format_differences(table: pa.Table) -> str:
              f"{'difference [95% CI]':>36}  {'':3}"
     lines = [header, "-" * len(header)]
     for row in table.to_pylist():
-        ci = f"[{_number(row['ci_low'])}, {_number(row['ci_high'])}]"
-        diff = f"{_number(row['difference'])} {ci}"
+        k = _decimals(max(abs(row["baseline"]), abs(row["value"])))
+        ci = f"[{_number(row['ci_low'], k)}, {_number(row['ci_high'], k)}]"
+        diff = f"{_number(row['difference'], k)} {ci}"
         sure = ""
         if not math.isnan(row["ci_low"]) and (row["ci_low"] > 0 or row["ci_high"] < 0):
             sure = "*"
-        lines.append(f"{row['strategy']:<24} {row['kpi']:<10} {_number(row['baseline']):>12} "
-                     f"{_number(row['value']):>12} {diff:>36}  {sure:3}")
+        lines.append(f"{row['strategy']:<24} {row['kpi']:<10} {_number(row['baseline'], k):>12} "
+                     f"{_number(row['value'], k):>12} {diff:>36}  {sure:3}")
     n = int(table.column("replicates")[0].as_py())
     note = (f"Paired differences over {n} replicates (common random numbers); "
             "* the 95% interval excludes 0.")

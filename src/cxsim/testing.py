@@ -3,10 +3,16 @@
 :func:`tiny_scenario` gives a one-segment world where every person is an existing customer whose
 first journey starts on day 0, with constant expectation 7 and a single touchpoint; pass fields
 by dotted path to change it, e.g. ``tiny_scenario({"touchpoints.shop.quality": 9})``.
+
+A researcher can run the validation tests with a rule of their own in every tiny scenario that
+does not pin that rule, by listing overrides in the ``CXSIM_TEST_SET`` environment variable
+(separated by ``;``), e.g. ``CXSIM_TEST_SET="perception.memory.rule=my_rules:EndWeightedMemory"
+pytest tests/test_validation.py``.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from cxsim.scenario import Scenario
@@ -45,4 +51,7 @@ def tiny_scenario(changes: dict[str, Any] | None = None, size: int = 1000,
         },
         **tiny_world({"shop": 7.0}, {"shop": 1}, {}, ["shop"]),
     })
+    researcher = [o for o in os.environ.get("CXSIM_TEST_SET", "").split(";") if o.strip()]
+    if researcher:
+        base = override(base, researcher)
     return override(base, changes or {})
