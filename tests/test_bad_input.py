@@ -241,6 +241,10 @@ CASES = [
                "      restaurant: 1"),
               ("    restaurant: {checkout: 1}", "    restaurant: {room: 1}")),
          "touchpoints.room", "a loop with no exit", ROOM),
+    Case("loop-without-exit-for-one-segment",
+         edit(("      checkout: 0.6", "      checkout: {weight: 0.6, segments: {business: 0}}"),
+              ("    restaurant: {checkout: 1}", "    restaurant: {room: 1}")),
+         "touchpoints.room", "a loop with no exit for segment 'business'", ROOM),
     Case("dead-end", change("    restaurant: {checkout: 1}\n", ""),
          "touchpoints.restaurant", "a dead end: not an exit and no edge leaves it",
          RESTAURANT),
@@ -367,6 +371,12 @@ CASES = [
          override="journey.exits.3=farewell"),
     Case("set-unknown-field", text(HOTEL, "hotel.yaml"), "touchpoints.reception.qualty",
          "unknown key 'qualty'", override="touchpoints.reception.qualty.mean=8"),
+    Case("set-creates-an-incomplete-section", text(HOTEL.replace(
+        "perception:\n  disconfirmation: {rule: asymmetric, loss_aversion: 2.0}\n"
+        "  memory: {rule: peak_end, peak_weight: 0.5}\n"
+        "  attitude: {rule: exponential, attitude_rate: 0.4, expectation_rate: 0.2}\n", ""),
+        "hotel.yaml"), "perception.memory.rule", "required field is missing",
+        override="perception.memory.peak_weight=0.3"),
     Case("set-value-not-yaml", text(HOTEL, "hotel.yaml"), None, "not valid YAML",
          override="name=[unclosed"),
 ]

@@ -76,3 +76,15 @@ def test_a_slot_draws_the_same_number_whatever_the_batch():
     assert not np.array_equal(streams.uniform("quality", some, 5, 2), everyone[some])
     assert not np.array_equal(streams.uniform("route", some, 5, 1), everyone[some])
     assert not np.array_equal(Streams(7, 3).uniform("quality", some, 5, 1), everyone[some])
+
+
+def test_a_strategy_from_day_0_may_change_who_the_customers_are(hotel):
+    """Traits come from the strategy's distributions, drawn with the same numbers (paired)."""
+    scenario = override(hotel, {"strategies.pickier": {"set": {
+        "population.segments.*.expectation.mean": 8.5}}})
+    base = simulate(scenario, moments=False)["customers"].to_pandas()
+    picky = simulate(scenario, strategy="pickier", moments=False)["customers"].to_pandas()
+    shift = picky.baseline_expectation - base.baseline_expectation
+    business = base.segment == "business"
+    assert np.allclose(shift[business], 8.5 - 7.5, atol=1e-5)
+    assert np.allclose(shift[~business], 8.5 - 7.0, atol=1e-5)

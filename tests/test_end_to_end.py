@@ -141,3 +141,16 @@ def test_the_python_api_returns_tables(tmp_path):
     run = cxsim.run(scenario, out=tmp_path / "api", replicates=2)
     assert run.differences().num_rows == 3 * 4  # 3 strategies x 4 headline kpis
     assert "faster_checkin" in run.summary()
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_example_scenarios_satisfy_the_exported_json_schema(path):
+    import jsonschema
+    import yaml
+
+    done = cxsim_cli("schema")
+    assert done.returncode == 0
+    schema = json.loads(done.stdout)
+    jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"name": "x", "bogus": 1}, schema)

@@ -210,3 +210,23 @@ def test_kpi_nps_is_the_nps_of_the_customers_last_scores():
     tables = simulate(tiny_scenario(size=2000), moments=False)
     scores = tables["customers"].column("last_recommend").to_numpy()
     assert tables["kpis"].column("nps")[0].as_py() == pytest.approx(nps(scores))
+
+
+def test_returning_customers_use_the_returning_entries():
+    world = tiny_world({"search": 7, "book": 7, "stay": 7}, {"search": 1},
+                       {"search": {"book": 1}, "book": {"stay": 1}}, ["stay"])
+    world["journey"]["returning_entries"] = {"book": 1}
+    scenario = tiny_scenario({**world, "population.existing_customers": 0.5,
+                              "population.awareness_per_day": 1.0,
+                              "loyalty": {"rule": "logistic", "base_return": 0.9,
+                                          "return_slope": 0.0},
+                              "population.segments.everyone.inter_purchase_days": 3},
+                             size=2000, horizon_days=30)
+    tables = simulate(scenario)
+    moments = tables["moments"].to_pandas()
+    existing = tables["customers"].to_pandas().set_index("customer")["existing"]
+    first = moments.groupby(["customer", "journey"]).first().reset_index()
+    returning = (first.journey > 0) | existing[first.customer].to_numpy()
+    assert set(first[returning].touchpoint.astype(str)) == {"book"}
+    assert set(first[~returning].touchpoint.astype(str)) == {"search"}
+    assert returning.sum() > 1000 and (~returning).sum() > 500

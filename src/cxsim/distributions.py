@@ -8,10 +8,19 @@ A bare number in a scenario file means a constant.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic_core import core_schema
 from scipy import stats
 from scipy.special import ndtri
 
@@ -149,25 +158,31 @@ class Uniform(_Distribution):
         return (self.low + self.high) / 2
 
 
-def _number_as_constant(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return {"dist": "constant", "value": value}
-    return value
+@dataclass(frozen=True)
+class NumberShorthand:
+    """Pydantic marker: a bare number in the file stands for ``{key: number, **extra}``.
 
+    Validation expands the number first; the JSON Schema says "a number, or the full form".
+    """
 
-class _NumberAsConstant:
-    """Pydantic hook: a bare number in the file means a :class:`Constant`."""
+    key: str
+    extra: tuple[tuple[str, str], ...] = ()
 
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
-        from pydantic_core import core_schema
+    def expand(self, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return {**dict(self.extra), self.key: value}
+        return value
 
-        return core_schema.no_info_before_validator_function(_number_as_constant, handler(source))
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_before_validator_function(self.expand, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> Any:
+        return {"anyOf": [{"type": "number"}, handler(schema)]}
 
 
 Distribution = Annotated[
     Constant | Normal | TruncatedNormal | Beta | LogNormal | Uniform,
     Field(discriminator="dist"),
-    _NumberAsConstant,
+    NumberShorthand("value", (("dist", "constant"),)),
 ]
 """Any distribution a scenario may name, chosen by its ``dist`` key; a bare number is a constant."""

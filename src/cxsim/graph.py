@@ -29,7 +29,8 @@ class JourneyGraph:
     ids: list[str]
     segments: list[str]
     channels: list[str]
-    entry_weights: np.ndarray  # (touchpoints,)
+    entry_weights: np.ndarray  # (touchpoints,) for first journeys
+    returning_weights: np.ndarray  # (touchpoints,) for customers coming back
     is_exit: np.ndarray  # (touchpoints,) bool
     # edges, padded to the largest out-degree K (padding: target 0, weight 0)
     targets: np.ndarray  # (touchpoints, K) target touchpoint numbers
@@ -66,9 +67,11 @@ class JourneyGraph:
         n = len(ids)
         present = [scenario.touchpoints.get(tp) for tp in ids]
 
-        entry_weights = np.zeros(n)
+        entry_weights, returning_weights = np.zeros(n), np.zeros(n)
         for tp, w in scenario.journey.entries.items():
             entry_weights[index[tp]] = w
+        for tp, w in (scenario.journey.returning_entries or scenario.journey.entries).items():
+            returning_weights[index[tp]] = w
         is_exit = np.array([tp is None or ids[i] in scenario.journey.exits
                             for i, tp in enumerate(present)])
         out = [scenario.journey.edges.get(t, {}) if t in scenario.touchpoints else {} for t in ids]
@@ -91,6 +94,7 @@ class JourneyGraph:
             segments=segments,
             channels=channels,
             entry_weights=entry_weights,
+            returning_weights=returning_weights,
             is_exit=is_exit,
             targets=targets,
             weights=weights,
@@ -113,10 +117,16 @@ class JourneyGraph:
     # ----------------------------------------------------------------------------------------
     # routing (vectorised over the customers standing on one touchpoint)
 
-    def choose_entry(self, u: np.ndarray) -> np.ndarray:
-        """Entry touchpoints for customers with uniform draws ``u``."""
-        cumulative = np.cumsum(self.entry_weights)
-        return np.searchsorted(cumulative, u * cumulative[-1], side="right").astype(np.int32)
+    def choose_entry(self, returning: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Entry touchpoints for customers with uniform draws ``u``; ``returning`` marks those
+        who come back for another journey (they use the returning entries)."""
+        first = np.cumsum(self.entry_weights)
+        again = np.cumsum(self.returning_weights)
+        return np.where(
+            returning,
+            np.searchsorted(again, u * again[-1], side="right"),
+            np.searchsorted(first, u * first[-1], side="right"),
+        ).astype(np.int32)
 
     def choose_next(
         self, at: np.ndarray, segment: np.ndarray, preference: np.ndarray, u: np.ndarray
@@ -196,11 +206,13 @@ def graph_problems(scenario: Scenario) -> list[Problem]:
         hint = f"; known: {', '.join(known)}" if len(known) <= 20 else ""
         problems.append(Problem(path, f"unknown touchpoint {tp!r}{hint}"))
 
-    for tp in journey.entries:
-        if tp not in known:
-            unknown(("journey", "entries", tp), tp)
-    if sum(journey.entries.values()) <= 0:
-        problems.append(Problem(("journey", "entries"), "entry weights must have a positive sum"))
+    for field in ("entries", "returning_entries"):
+        weights = getattr(journey, field) or {}
+        for tp in weights:
+            if tp not in known:
+                unknown(("journey", field, tp), tp)
+        if getattr(journey, field) is not None and sum(weights.values()) <= 0:
+            problems.append(Problem(("journey", field), "entry weights must have a positive sum"))
     for i, tp in enumerate(journey.exits):
         if tp not in known:
             unknown(("journey", "exits", i), tp)
@@ -226,27 +238,35 @@ def graph_problems(scenario: Scenario) -> list[Problem]:
     if problems:
         return problems
 
-    def successors(tp: str) -> list[str]:
-        return [t for t, e in journey.edges.get(tp, {}).items()
-                if e.weight > 0 or any(w > 0 for w in e.segments.values())]
+    starts = {**journey.entries, **(journey.returning_entries or {})}
+    reached: set[str] = set()
+    trapped: dict[str, list[str]] = {}  # touchpoint: segments that cannot leave it
+    for segment in segments:
+        def successors(tp: str, s: str = segment) -> list[str]:
+            return [t for t, e in journey.edges.get(tp, {}).items() if e.segments.get(s, e.weight)]
 
-    reached = _reachable([t for t, w in journey.entries.items() if w > 0], successors)
-    predecessors: dict[str, list[str]] = {tp: [] for tp in known}
-    for tp in known:
-        for t in successors(tp):
-            predecessors[t].append(tp)
-    leaves = _reachable(list(journey.exits), lambda tp: predecessors[tp])
+        mine = _reachable([t for t, w in starts.items() if w > 0], successors)
+        predecessors: dict[str, list[str]] = {tp: [] for tp in known}
+        for tp in known:
+            for t in successors(tp):
+                predecessors[t].append(tp)
+        leaves = _reachable(list(journey.exits), lambda tp, p=predecessors: p[tp])
+        reached |= mine
+        for tp in mine - leaves:
+            trapped.setdefault(tp, []).append(segment)
     for tp in known:
         if tp not in reached:
             problems.append(Problem(("touchpoints", tp),
                                     "unreachable: no path from an entry leads here"))
-        elif tp not in journey.exits and not successors(tp):
+        elif tp not in journey.exits and not journey.edges.get(tp):
             problems.append(Problem(("touchpoints", tp),
                                     "a dead end: not an exit and no edge leaves it "
                                     "(add it to journey.exits or give it an edge)"))
-        elif tp not in leaves:
-            problems.append(Problem(("touchpoints", tp),
-                                    "a loop with no exit: no path from here reaches an exit"))
+        elif tp in trapped:
+            who = ("" if len(trapped[tp]) == len(segments)
+                   else f" for segment {', '.join(map(repr, trapped[tp]))}")
+            problems.append(Problem(("touchpoints", tp), f"a loop with no exit{who}: no path "
+                                    "from here reaches an exit"))
     return problems
 
 

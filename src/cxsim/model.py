@@ -105,7 +105,9 @@ class JourneyModel(mesa.Model):
         channels = list(dict.fromkeys([*(channels or []),
                                        *(c for world in worlds for c in world.channels())]))
         self.world = World.build(scenario, ids, channels)
-        self.people = Population.draw(scenario, self.streams, self.world.graph.channels)
+        from_start = strategy is not None and strategy[1].from_day == 0
+        people_of = strategy[0] if from_start else scenario  # type: ignore[index]
+        self.people = Population.draw(people_of, self.streams, self.world.graph.channels)
         self.people.ensure_memory(self.world.memory.state)
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
@@ -187,7 +189,8 @@ class JourneyModel(mesa.Model):
         p.journey_cost[who] = 0.0
         for name, start in self.world.memory.state.items():
             p.memory[name][who] = start
-        entry = self.world.graph.choose_entry(self.streams.uniform("entry", who, day))
+        returning = (p.journeys[who] > 0) | p.existing[who]
+        entry = self.world.graph.choose_entry(returning, self.streams.uniform("entry", who, day))
         self.meet(who, entry, hop=0)
         again = who[p.due_day[who] == day]
         self.today.moving = np.concatenate([self.today.moving, again])

@@ -35,6 +35,7 @@ class Population:
     """Traits and state of all customers, one array element per customer."""
 
     segment: np.ndarray
+    existing: np.ndarray  # bool: a customer before day 0
     baseline_expectation: np.ndarray
     traits: dict[str, np.ndarray]
     channel_preference: np.ndarray  # customers × channels
@@ -132,6 +133,7 @@ class Population:
 
         return cls(
             segment=segment,
+            existing=existing,
             baseline_expectation=expectation,
             traits={name: trait(name, lambda seg, t=name: getattr(seg, t)) for name in TRAITS},
             channel_preference=preference,

@@ -124,7 +124,8 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
     if kind == "list_type":
         return f"must be a list{got}"
     if kind == "string_pattern_mismatch":
-        return f"must be a name of letters, digits, '_' or '-', starting with a letter{got}"
+        return ("must be a name of letters, digits, '_' or '-', not starting with a digit or "
+                f"'-'{got}")
     if kind in ("too_short",):
         return f"must not be empty{got}"
     if kind == "value_error":

@@ -170,6 +170,7 @@ def customers_table(model: JourneyModel) -> pa.Table:
     columns: dict[str, Any] = {
         "customer": np.arange(p.size, dtype=np.int64),
         "segment": pa.DictionaryArray.from_arrays(p.segment.astype(np.int32), segments),
+        "existing": p.existing,
         "baseline_expectation": p.baseline_expectation,
         **{name: values for name, values in p.traits.items()},
         **{f"preference_{c}": p.channel_preference[:, i]

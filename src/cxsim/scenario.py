@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from cxsim.distributions import Constant, Distribution, Normal, TruncatedNormal
+from cxsim.distributions import Constant, Distribution, Normal, NumberShorthand
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -149,19 +149,18 @@ class Edge(Strict):
     )
 
 
-def _number_as_edge(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return {"weight": value}
-    return value
-
-
-EdgeSpec = Annotated[Edge, BeforeValidator(_number_as_edge)]
+EdgeSpec = Annotated[Edge, NumberShorthand("weight")]
 
 
 class Journey(Strict):
     """The touchpoint graph: where journeys start, how they move on, where they end."""
 
     entries: dict[Id, NonNegative] = Field(min_length=1, description="Entry touchpoints, weighted.")
+    returning_entries: dict[Id, NonNegative] | None = Field(
+        default=None,
+        description="Entry touchpoints of customers coming back for another journey (default: "
+        "the same as entries), e.g. straight to booking instead of search and reviews.",
+    )
     edges: dict[Id, dict[Id, EdgeSpec]] = Field(
         default_factory=dict,
         description="edges[from][to]: a weight or {weight, segments, by_channel_preference}.",
@@ -258,5 +257,4 @@ __all__ = [
     "Segment",
     "Strategy",
     "Touchpoint",
-    "TruncatedNormal",
 ]

@@ -165,7 +165,11 @@ def parse_scenario(
         dotted, value = parse_override(text_)
         try:
             for path in set_path(located.data, dotted, value):
-                located.overrides[tuple(str(p) for p in path)] = f"--set {text_}"
+                path = tuple(str(p) for p in path)
+                # from the first part the file does not have: all of it comes from the override
+                new = next((n for n in range(1, len(path)) if path[:n] not in located.keys),
+                           len(path))
+                located.overrides[path[:new]] = f"--set {text_}"
         except PatchError as error:
             lines.append(f"--set {text_}: {error}")
     try:
