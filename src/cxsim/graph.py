@@ -50,6 +50,16 @@ class JourneyGraph:
     revenue: np.ndarray
     duration_days: np.ndarray
 
+    @property
+    def personalised(self) -> bool:
+        """Whether any touchpoint is personalised (else the term can be skipped)."""
+        return bool(self.personalisation.any())
+
+    @property
+    def priced(self) -> bool:
+        """Whether any touchpoint has a price premium (else the term can be skipped)."""
+        return bool(self.price_premium.any())
+
     @classmethod
     def compile(
         cls, scenario: Scenario, ids: list[str] | None = None, channels: list[str] | None = None

@@ -228,8 +228,10 @@ class JourneyModel(mesa.Model):
             u = self.streams.uniform("problem", who[risky], day, hop)
             problem[risky] = u < graph.problem_probability[tp[risky]]
             quality -= problem * graph.problem_severity[tp]
-        quality += graph.personalisation[tp] * p.traits["personalisation_response"][who]
-        quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
+        if graph.personalised:
+            quality += graph.personalisation[tp] * p.traits["personalisation_response"][who]
+        if graph.priced:
+            quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
         expectation = p.expectation[who]
         felt = world.disconfirmation.felt_value(quality, expectation) * graph.importance[tp]
         world.memory.remember(p.memory, who, felt)

@@ -32,12 +32,17 @@ _MUL2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0**-53
 
 
-def _splitmix64(state: np.ndarray) -> np.ndarray:
-    """The SplitMix64 output function applied element-wise (uint64 arithmetic wraps)."""
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * _MUL1
-    z = (z ^ (z >> np.uint64(27))) * _MUL2
-    return z ^ (z >> np.uint64(31))
+_S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
+
+
+def _splitmix64(z: np.ndarray) -> np.ndarray:
+    """The SplitMix64 output function, element-wise and in place (uint64 arithmetic wraps)."""
+    z ^= z >> _S30
+    z *= _MUL1
+    z ^= z >> _S27
+    z *= _MUL2
+    z ^= z >> _S31
+    return z
 
 
 _MASK = (1 << 64) - 1
@@ -75,9 +80,16 @@ class Streams:
 
     def uniform(self, purpose: str, slots: np.ndarray, *counters: int) -> np.ndarray:
         """Uniform numbers in the open interval (0, 1), one per slot in ``slots``."""
-        state = self.key(purpose, *counters) + (slots.astype(np.uint64) + np.uint64(1)) * _GOLDEN
-        bits = _splitmix64(state) >> np.uint64(11)
-        return (bits.astype(np.float64) + 0.5) * _TO_UNIT
+        state = slots.astype(np.uint64)
+        state += np.uint64(1)
+        state *= _GOLDEN
+        state += self.key(purpose, *counters)
+        bits = _splitmix64(state)
+        bits >>= _S11
+        u = bits.astype(np.float64)
+        u += 0.5
+        u *= _TO_UNIT
+        return u
 
     def normal(self, purpose: str, slots: np.ndarray, *counters: int) -> np.ndarray:
         """Standard normal numbers, one per slot (inverse-CDF transform of :meth:`uniform`)."""
