@@ -56,6 +56,11 @@ class JourneyGraph:
         return bool(self.personalisation.any())
 
     @property
+    def weighted(self) -> bool:
+        """Whether any touchpoint's importance differs from 1 (else the weighting is skipped)."""
+        return bool((self.importance != 1).any())
+
+    @property
     def priced(self) -> bool:
         """Whether any touchpoint has a price premium (else the term can be skipped)."""
         return bool(self.price_premium.any())
@@ -86,7 +91,7 @@ class JourneyGraph:
                             for i, tp in enumerate(present)])
         out = [scenario.journey.edges.get(t, {}) if t in scenario.touchpoints else {} for t in ids]
         k = max([len(edges) for edges in out] + [1])
-        targets = np.zeros((n, k), dtype=np.int32)
+        targets = np.zeros((n, k), dtype=np.intp)
         weights = np.zeros((n, len(segments), k))
         by_preference = np.zeros((n, k), dtype=bool)
         for i, edges in enumerate(out):
@@ -136,7 +141,7 @@ class JourneyGraph:
             returning,
             np.searchsorted(again, u * again[-1], side="right"),
             np.searchsorted(first, u * first[-1], side="right"),
-        ).astype(np.int32)
+        )
 
     def choose_next(
         self, at: np.ndarray, segment: np.ndarray, preference: np.ndarray, u: np.ndarray

@@ -220,7 +220,6 @@ class JourneyModel(mesa.Model):
         felt = importance × disconfirmation(quality, expectation), folded into journey memory.
         """
         graph, p, day, world = self.world.graph, self.people, self.today.day, self.world
-        tp = tp.astype(np.int64)
         quality = graph.draw_quality(tp, self.streams.uniform("quality", who, day, hop))
         problem = np.zeros(len(who), dtype=bool)
         risky = graph.problem_probability[tp] > 0
@@ -233,7 +232,9 @@ class JourneyModel(mesa.Model):
         if graph.priced:
             quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
         expectation = p.expectation[who]
-        felt = world.disconfirmation.felt_value(quality, expectation) * graph.importance[tp]
+        felt = world.disconfirmation.felt_value(quality, expectation)
+        if graph.weighted:
+            felt *= graph.importance[tp]
         world.memory.remember(p.memory, who, felt)
 
         p.at[who] = tp

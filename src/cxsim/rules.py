@@ -142,7 +142,7 @@ class AsymmetricDisconfirmation(Disconfirmation):
 
     def felt_value(self, quality: FloatArray, expectation: FloatArray) -> FloatArray:
         d = quality - expectation
-        return np.where(d >= 0, d, self.params.loss_aversion * d)
+        return d + (self.params.loss_aversion - 1) * np.minimum(d, 0)
 
 
 @register("linear")
