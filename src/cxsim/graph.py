@@ -36,6 +36,7 @@ class JourneyGraph:
     targets: np.ndarray  # (touchpoints, K) target touchpoint numbers
     weights: np.ndarray  # (touchpoints, segments, K) weights
     by_preference: np.ndarray  # (touchpoints, K) bool: scaled by channel preference
+    cumulative: np.ndarray  # (touchpoints, segments, K) cumulative weights, normalised to 1
     quality: list[Distribution]
     quality_loc: np.ndarray  # quality = loc + scale · Φ⁻¹(u) where the distribution is normal
     quality_scale: np.ndarray  # or constant (scale 0); NaN where it is another distribution
@@ -100,6 +101,8 @@ class JourneyGraph:
                 weights[i, :, j] = [edge.segments.get(s, edge.weight) for s in segments]
                 by_preference[i, j] = edge.by_channel_preference
         quality = [tp.quality if tp else Constant(value=0.0) for tp in present]
+        total = weights.sum(axis=2, keepdims=True)
+        cumulative = np.cumsum(weights, axis=2) / np.where(total > 0, total, 1.0)
 
         def column(field: str, default: float = 0.0) -> np.ndarray:
             return np.array([getattr(tp, field) if tp else default for tp in present], dtype=float)
@@ -114,6 +117,7 @@ class JourneyGraph:
             targets=targets,
             weights=weights,
             by_preference=by_preference,
+            cumulative=cumulative,
             quality=quality,
             quality_loc=np.array([_location_scale(q)[0] for q in quality]),
             quality_scale=np.array([_location_scale(q)[1] for q in quality]),
@@ -152,13 +156,16 @@ class JourneyGraph:
         (customers × channels) and ``u`` their uniform draws. Each customer takes the edge where
         ``u`` falls in the cumulative weights of the edges leaving their touchpoint.
         """
-        w = self.weights[at, segment]
-        scaled = self.by_preference[at]
-        if scaled.any():
-            rows = np.arange(len(at))[:, None]
-            w = np.where(scaled, w * preference[rows, self.channel[self.targets[at]]], w)
-        cumulative = np.cumsum(w, axis=1)
-        pick = (cumulative < (u * cumulative[:, -1])[:, None]).sum(axis=1)
+        cumulative = self.cumulative[at, segment]
+        scaled = self.by_preference[at].any(axis=1) if self.by_preference.any() else None
+        if scaled is not None and scaled.any():  # weights that depend on the customer
+            rows, a = np.flatnonzero(scaled), at[scaled]
+            w = self.weights[a, segment[scaled]]
+            w = np.where(self.by_preference[a],
+                         w * preference[rows[:, None], self.channel[self.targets[a]]], w)
+            w = np.cumsum(w, axis=1)
+            cumulative[rows] = w / w[:, -1:]
+        pick = (cumulative < u[:, None]).sum(axis=1)
         return self.targets[at, pick]  # u < 1, so the pick is an edge with positive weight
 
     def draw_quality(self, tp: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -11,8 +11,8 @@ happened in the run. That is what makes
   differences between strategies carry far less noise (common random numbers).
 
 The idea of slots comes from Starsim. The numbers come from a counter-based generator: the
-address is hashed into a 64-bit stream key (the seed through ``numpy.random.SeedSequence``, then
-each part of the address folded in with the SplitMix64 mixer), and slot ``i`` of the stream is
+address is hashed into a 64-bit stream key (the seed through ``numpy.random.SeedSequence``, the
+purpose and the counters folded in, then the SplitMix64 mixer), and slot ``i`` of the stream is
 the ``i``-th output of SplitMix64 seeded with that key (Steele, Lea & Flood 2014, "Fast
 splittable pseudorandom number generators"), whose outputs pass BigCrush. Drawing for ``k``
 customers costs ``O(k)``, not ``O(population)``: only customers with something happening today
@@ -46,6 +46,7 @@ def _splitmix64(z: np.ndarray) -> np.ndarray:
 
 
 _MASK = (1 << 64) - 1
+_FOLD = 0x100000001B3  # the 64-bit FNV prime: odd, so folding a counter in is one-to-one
 
 
 def _mix(x: int) -> int:
@@ -74,9 +75,9 @@ class Streams:
         key = self._purposes.get(purpose)
         if key is None:
             key = self._purposes[purpose] = _mix(self._root ^ zlib.crc32(purpose.encode()))
-        for counter in counters:
-            key = _mix(key ^ _mix(int(counter) & _MASK))
-        return np.uint64(key)
+        for counter in counters:  # distinct small counters give distinct values before mixing
+            key = (key * _FOLD + int(counter)) & _MASK
+        return np.uint64(_mix(key))
 
     def uniform(self, purpose: str, slots: np.ndarray, *counters: int) -> np.ndarray:
         """Uniform numbers in the open interval (0, 1), one per slot in ``slots``."""
