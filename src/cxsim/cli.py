@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures.process import BrokenProcessPool
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from cxsim import __version__
-from cxsim.execution import RunError, run
+from cxsim.execution import RunError, compare, open_run, resume, run, write_comparison
+from cxsim.progress import Progress
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import ScenarioError, load_scenario
+from cxsim.summary import HEADLINE, format_differences
 
 EPILOG = """\
 examples:
   cxsim run scenarios/hotel.yaml
   cxsim run scenarios/hotel.yaml --replicates 10 --set population.size=100000
+  cxsim run scenarios/hotel.yaml --workers 2 --out results/hotel/big
+  cxsim run --resume results/hotel/big          # after an interruption
+  cxsim status results/hotel/big
+  cxsim compare results/hotel/big
   cxsim validate scenarios/hotel.yaml
   cxsim schema > scenario.schema.json
 
@@ -53,7 +64,10 @@ def parser() -> argparse.ArgumentParser:
         epilog="The results folder holds customers/, moments/, daily/ and kpis/ (parquet, "
                "partitioned by strategy and replicate), scenario.yaml and run.json; see "
                "docs/results.md.")
-    p.add_argument("scenario", metavar="SCENARIO", help="scenario file (YAML)")
+    p.add_argument("scenario", metavar="SCENARIO", nargs="?", help="scenario file (YAML)")
+    p.add_argument("--resume", metavar="DIR",
+                   help="finish an interrupted run in DIR: simulate only its missing tasks "
+                        "(no SCENARIO, --set, --replicates or --seed then)")
     p.add_argument("--out", metavar="DIR",
                    help="results folder (default: results/<scenario>/<date-time>); must not exist "
                         "or be empty")
@@ -61,7 +75,30 @@ def parser() -> argparse.ArgumentParser:
                    "(default: the scenario's)")
     p.add_argument("--seed", type=int, metavar="S", help="base seed (default: the scenario's)")
     _add_overrides(p)
+    _add_execution(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+
+    s = commands.add_parser(
+        "status", help="say which tasks of a results folder are done",
+        description="Show the scenario, seed and tasks of a results folder, which are done and "
+                    "which are missing (an interrupted run); finish it with cxsim run --resume.")
+    s.add_argument("run", metavar="DIR", help="results folder")
+
+    c = commands.add_parser(
+        "compare", help="compare strategies with a baseline, with paired 95%% intervals",
+        description="For each KPI, each strategy's mean difference from the baseline over the "
+                    "paired replicates (common random numbers) with its 95%% confidence "
+                    "interval, the relative change, whether the interval excludes zero, the "
+                    "strategy's cost and its return on that cost (difference in profit / cost). "
+                    "With two folders, every strategy of RUN_B is compared with the baseline of "
+                    "RUN_A (their scenarios may differ only in strategies, replicates and seed). "
+                    "Prints a table and writes comparison.parquet into the (last) folder.")
+    c.add_argument("runs", metavar="RUN", nargs="+", help="one results folder, or RUN_A RUN_B")
+    c.add_argument("--baseline", default="baseline", metavar="NAME",
+                   help="the strategy to compare with (default: baseline)")
+    c.add_argument("--kpi", action="append", metavar="NAME",
+                   help="a KPI to show (repeatable; default: nps, retention, revenue, profit; "
+                        "'all' for every KPI); the parquet file always holds every KPI")
 
     v = commands.add_parser(
         "validate", help="check a scenario file without running it",
@@ -79,6 +116,15 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def _add_execution(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help=f"local worker processes (default: the cores, {os.cpu_count()})")
+    parser.add_argument("--cluster", metavar="ADDRESS",
+                        default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
+                        help="run the tasks on a Dask cluster, e.g. tcp://host:8786 (default: "
+                             "$DASK_SCHEDULER_ADDRESS; needs pip install 'cxsim[dask]')")
+
+
 def _describe(scenario: Scenario) -> str:
     p = scenario.population
     return (f"{scenario.name}: {p.size:,} people in {len(p.segments)} segment(s), "
@@ -87,21 +133,70 @@ def _describe(scenario: Scenario) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
-    overrides = list(args.overrides)
-    if args.replicates is not None:
-        overrides.append(f"replicates={args.replicates}")
-    if args.seed is not None:
-        overrides.append(f"seed={args.seed}")
-    scenario = load_scenario(args.scenario, overrides)
+    progress = None if args.quiet else Progress()
     say = (lambda _: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
-    say(f"Running {_describe(scenario)}")
     start = time.perf_counter()
-    result = run(scenario, out=args.out, progress=say)
+    if args.resume:
+        given = [flag for flag, value in (("SCENARIO", args.scenario), ("--set", args.overrides),
+                                          ("--replicates", args.replicates),
+                                          ("--seed", args.seed), ("--out", args.out)) if value]
+        if given:
+            raise RunError(f"--resume continues the run as it was started: drop {', '.join(given)}")
+        result = open_run(args.resume)
+        say(f"Resuming {_describe(result.scenario)} in {result.path}")
+        result = resume(result.path, workers=args.workers, cluster=args.cluster,
+                        progress=progress)
+    else:
+        if args.scenario is None:
+            raise RunError("give a SCENARIO file to run, or --resume DIR")
+        overrides = list(args.overrides)
+        if args.replicates is not None:
+            overrides.append(f"replicates={args.replicates}")
+        if args.seed is not None:
+            overrides.append(f"seed={args.seed}")
+        scenario = load_scenario(args.scenario, overrides)
+        say(f"Running {_describe(scenario)}")
+        result = run(scenario, out=args.out, workers=args.workers, cluster=args.cluster,
+                     progress=progress)
     say(f"Done in {time.perf_counter() - start:.1f} s.\n")
-    print(f"Scenario {scenario.name}: each strategy against the baseline\n")
+    print(f"Scenario {result.scenario.name}: each strategy against the baseline\n")
     print(result.summary())
     print(f"\nResults: {result.path}  (tables customers, moments, daily, kpis; see "
-          "docs/results.md)")
+          "docs/results.md; compare with: cxsim compare " + str(result.path) + ")")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    result = open_run(args.run)
+    tasks, missing = result.tasks(), result.missing()
+    print(f"{result.path}: {_describe(result.scenario)}, seed {result.scenario.seed}")
+    print(f"{len(tasks) - len(missing)} of {len(tasks)} tasks done")
+    if missing:
+        shown = ", ".join(f"{t.strategy}/{t.replicate}" for t in missing[:12])
+        more = f" and {len(missing) - 12} more" if len(missing) > 12 else ""
+        print(f"missing: {shown}{more}")
+        print(f"finish with: cxsim run --resume {result.path}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    if len(args.runs) > 2:
+        raise RunError("compare takes one results folder, or two (RUN_A RUN_B)")
+    runs = [open_run(folder) for folder in args.runs]
+    for r in runs:
+        if r.missing():
+            raise RunError(f"{r.path}: the run is not finished ({len(r.missing())} tasks "
+                           f"missing); finish it with: cxsim run --resume {r.path}")
+    table = compare(*runs, baseline=args.baseline)
+    out = runs[-1].path / "comparison.parquet"
+    write_comparison(table, out)
+    kpis = args.kpi or list(HEADLINE)
+    shown = table if kpis == ["all"] else table.filter(pc.is_in(table["kpi"], pa.array(kpis)))
+    title = (f"{runs[0].path}: each strategy against {args.baseline!r}" if len(runs) == 1 else
+             f"strategies of {runs[1].path} against {args.baseline!r} of {runs[0].path}")
+    print(title + "\n")
+    print(format_differences(shown, costs=True))
+    print(f"\nWritten: {out}")
     return 0
 
 
@@ -121,7 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser().print_help()
         return 2
-    command = {"run": _run, "validate": _validate, "schema": _schema}[args.command]
+    command = {"run": _run, "validate": _validate, "schema": _schema, "status": _status,
+               "compare": _compare}[args.command]
     try:
         return command(args)
     except ScenarioError as error:
@@ -135,9 +231,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted: every task that had finished is kept in the results folder",
-              file=sys.stderr)
+        print("\ninterrupted: every task that had finished is kept in the results folder; "
+              "finish the run with cxsim run --resume DIR", file=sys.stderr)
         return 130
+    except BrokenProcessPool:
+        print("error: a worker process died (out of memory?); every task that had finished is "
+              "kept; finish the run with cxsim run --resume DIR", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: {error}; every task that had finished is kept; when fixed, finish the "
+              "run with cxsim run --resume DIR", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -8,20 +8,28 @@ tests); ``run`` runs them all into a results folder (see :mod:`cxsim.results`) a
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import yaml
 
 from cxsim import __version__
 from cxsim.checks import strategy_worlds
 from cxsim.model import JourneyModel
+from cxsim.progress import Progress
 from cxsim.results import (
+    KPI_SCHEMA,
     MomentBuffer,
     MomentWriter,
     Provenance,
@@ -36,7 +44,12 @@ from cxsim.results import (
 from cxsim.scenario import Scenario, Strategy
 from cxsim.scenario_file import override
 from cxsim.strategies import BASELINE, canonical
-from cxsim.summary import format_differences, paired_differences
+from cxsim.summary import (
+    HEADLINE,
+    differences_between,
+    format_differences,
+    paired_differences,
+)
 
 
 class RunError(Exception):
@@ -94,6 +107,10 @@ class Task:
     replicate: int
     channels: list[str]
 
+    def done(self) -> bool:
+        """Whether every table of this task is written (the kpis file is written last)."""
+        return partition(self.root, "kpis", self.strategy, self.replicate).is_file()
+
 
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task and write its tables; returns its kpis (a small summary)."""
@@ -132,21 +149,45 @@ class Run:
         return read_table(self.path, name)
 
     @property
-    def scenario(self) -> dict[str, Any]:
-        return json.loads((self.path / "scenario.json").read_text())
+    def manifest(self) -> dict[str, Any]:
+        """The run's ``run.json``: scenario name, seed, replicates, strategies, tasks."""
+        return json.loads((self.path / MANIFEST).read_text())
+
+    @property
+    def scenario(self) -> Scenario:
+        """The scenario as run (every default filled in, overrides applied)."""
+        return Scenario.model_validate_json((self.path / "scenario.json").read_text())
+
+    def tasks(self) -> list[Task]:
+        """Every task of the run, finished or not."""
+        return plan(self.path, self.scenario)
+
+    def missing(self) -> list[Task]:
+        """The tasks whose results are not (all) written yet."""
+        return [task for task in self.tasks() if not task.done()]
+
+    def scenario_json(self) -> str:
+        """The canonical scenario as JSON text."""
+        return (self.path / "scenario.json").read_text()
 
     def differences(self) -> pa.Table:
         """Each strategy against the baseline: paired differences with 95% intervals."""
-        order = json.loads((self.path / "run.json").read_text())["strategies"]
-        return paired_differences(self.table("kpis"), order=order)
+        return paired_differences(self.table("kpis"), order=self.manifest["strategies"])
 
     def summary(self) -> str:
         """The paired differences as a printable table."""
         return format_differences(self.differences())
 
 
-def _show(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3g}"
+MANIFEST = "run.json"
+
+
+def open_run(folder: str | Path) -> Run:
+    """The run in ``folder``, checked to be a cxsim results folder."""
+    path = Path(folder)
+    if not (path / MANIFEST).is_file() or not (path / "scenario.json").is_file():
+        raise RunError(f"{path}: not a cxsim results folder (no {MANIFEST} and scenario.json)")
+    return Run(path)
 
 
 def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
@@ -159,17 +200,30 @@ def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
     return path
 
 
+def plan(root: Path, scenario: Scenario) -> list[Task]:
+    """The tasks of a run: every strategy (baseline first) of every replicate."""
+    scenario_json = json.dumps(canonical(scenario))  # order matters: segments, touchpoints, edges
+    channels = all_channels(scenario)
+    names = [BASELINE, *scenario.strategies]
+    return [Task(root, scenario, scenario_json, s, r, channels)
+            for r in range(scenario.replicates) for s in names]
+
+
 def run(
     scenario: Scenario,
     out: str | Path | None = None,
     replicates: int | None = None,
     seed: int | None = None,
-    progress: Callable[[str], None] | None = None,
+    workers: int | None = 1,
+    cluster: str | None = None,
+    progress: Progress | None = None,
 ) -> Run:
     """Simulate the baseline and every strategy, ``replicates`` times each, into ``out``.
 
     ``replicates`` and ``seed`` override the scenario's. Replicate r of every strategy shares
-    the random numbers of replicate r of the baseline (common random numbers).
+    the random numbers of replicate r of the baseline (common random numbers). Tasks run on
+    ``workers`` local processes (``None``: one per core) or on the Dask cluster at ``cluster``;
+    the results are the same, bit for bit, either way.
     """
     changes: dict[str, Any] = {}
     if replicates is not None:
@@ -180,34 +234,139 @@ def run(
         scenario = override(scenario, changes)
     root = Path(out) if out is not None else default_folder(scenario)
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
-        raise RunError(f"{root}: already exists and is not empty; choose another --out")
+        raise RunError(f"{root}: already exists and is not empty; choose another --out, or "
+                       f"finish an interrupted run with: cxsim run --resume {root}")
     root.mkdir(parents=True, exist_ok=True)
     data = canonical(scenario)
-    scenario_json = json.dumps(data, sort_keys=True)
-    (root / "scenario.json").write_text(scenario_json)
-    (root / "scenario.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    names = [BASELINE, *scenario.strategies]
-    channels = all_channels(scenario)
-    tasks = [Task(root, scenario, scenario_json, s, r, channels)
-             for r in range(scenario.replicates) for s in names]
-    manifest = {
+    tasks = plan(root, scenario)
+    _write_atomically(root / "scenario.yaml", yaml.safe_dump(data, sort_keys=False))
+    _write_atomically(root / "scenario.json", tasks[0].scenario_json)
+    _write_atomically(root / MANIFEST, json.dumps({
         "scenario": scenario.name, "seed": scenario.seed, "replicates": scenario.replicates,
-        "strategies": names, "cxsim_version": __version__,
+        "strategies": [BASELINE, *scenario.strategies], "cxsim_version": __version__,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "tasks": [{"strategy": t.strategy, "replicate": t.replicate} for t in tasks],
-    }
-    (root / "run.json").write_text(json.dumps(manifest, indent=2))
+    }, indent=2))
     for name, strategy in scenario.strategies.items():
         if strategy.from_day >= scenario.horizon_days and progress is not None:
-            progress(f"warning: strategy {name} starts on day {strategy.from_day}, after the "
-                     f"horizon ({scenario.horizon_days} days): it will equal the baseline")
-    for i, task in enumerate(tasks, 1):
-        start = time.perf_counter()
-        figures = run_task(task)
-        if progress is not None:
-            progress(f"[{i}/{len(tasks)}] {task.strategy} replicate {task.replicate}: "
-                     f"NPS {_show(figures['nps'])}, retention {_show(figures['retention'])}, "
-                     f"profit {figures['profit']:,.0f} ({time.perf_counter() - start:.1f} s)")
-    manifest["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-    (root / "run.json").write_text(json.dumps(manifest, indent=2))
+            progress.note(f"warning: strategy {name} starts on day {strategy.from_day}, after "
+                          f"the horizon ({scenario.horizon_days} days): it will equal the baseline")
+    execute(tasks, len(tasks), workers, cluster, progress)
     return Run(root)
+
+
+def resume(
+    folder: str | Path,
+    workers: int | None = 1,
+    cluster: str | None = None,
+    progress: Progress | None = None,
+) -> Run:
+    """Finish an interrupted run: simulate only the tasks whose results are missing.
+
+    Leftovers of interrupted writes are removed first. The result equals an uninterrupted run.
+    """
+    result = open_run(folder)
+    for leftover in result.path.rglob("*.tmp"):
+        leftover.unlink()
+    missing = result.missing()
+    execute(missing, len(result.manifest["tasks"]), workers, cluster, progress)
+    return result
+
+
+def execute(
+    tasks: list[Task], total: int, workers: int | None, cluster: str | None,
+    progress: Progress | None,
+) -> None:
+    """Run ``tasks`` (of a run of ``total``) in-process, on a process pool or on Dask."""
+    if progress is not None:
+        progress.start(total, total - len(tasks))
+    if not tasks:
+        return
+    workers = workers or os.cpu_count() or 1
+    if cluster is None and (workers == 1 or len(tasks) == 1):
+        for task in tasks:
+            start = time.perf_counter()
+            figures = run_task(task)
+            if progress is not None:
+                progress.done(task.strategy, task.replicate, figures,
+                              time.perf_counter() - start)
+        return
+    with _executor(workers, cluster) as pool:
+        started = {pool.submit(_timed_task, task): task for task in tasks}
+        try:
+            for future in as_completed(started):
+                task = started[future]
+                figures, seconds = future.result()
+                if progress is not None:
+                    progress.done(task.strategy, task.replicate, figures, seconds)
+        except BaseException:
+            for future in started:
+                future.cancel()
+            raise
+
+
+def _timed_task(task: Task) -> tuple[dict[str, Any], float]:
+    start = time.perf_counter()
+    return run_task(task), time.perf_counter() - start
+
+
+@contextmanager
+def _executor(workers: int, cluster: str | None) -> Iterator[Executor]:
+    """A process pool of ``workers`` (forkserver: each worker imports cxsim once), or the
+    executor of a Dask cluster (``pip install 'cxsim[dask]'``)."""
+    if cluster is None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["cxsim.execution"])
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            yield pool
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise RunError("--cluster needs Dask: pip install 'cxsim[dask]'") from None
+    try:
+        client = Client(cluster, timeout=30)
+    except OSError as error:
+        raise RunError(f"cannot reach the Dask scheduler at {cluster}: {error}") from None
+    with client, client.get_executor(pure=False) as pool:
+        yield pool
+
+
+def compare(first: Run, second: Run | None = None, baseline: str = BASELINE) -> pa.Table:
+    """Paired differences of every KPI: each strategy of ``first`` against its ``baseline``, or,
+    given ``second``, each strategy of ``second`` against the baseline of ``first``.
+
+    Two runs are paired replicate by replicate, so their scenarios may differ only in their
+    strategies, replicate count and seed (with different seeds the pairs share no random numbers
+    and the intervals are wider).
+    """
+    kpis = first.table("kpis")
+    metrics = (*HEADLINE, *(c for c in KPI_SCHEMA.names if c not in HEADLINE))
+    order = first.manifest["strategies"]
+    if second is not None:
+        differ = differences_between(json.loads(first.scenario_json()),
+                                     json.loads(second.scenario_json()))
+        if differ:
+            raise RunError(f"cannot pair {first.path} and {second.path}: their scenarios differ "
+                           f"in {'; '.join(differ[:5])}" + (" ..." if len(differ) > 5 else ""))
+        mine = kpis.filter(pc.equal(kpis["strategy"], baseline))
+        theirs = second.table("kpis")
+        labels = pa.array([f"B:{s}" for s in theirs.column("strategy").to_pylist()])
+        theirs = theirs.set_column(theirs.schema.get_field_index("strategy"), "strategy", labels)
+        kpis = pa.concat_tables([mine, theirs.cast(mine.schema)])
+        order = [f"B:{s}" for s in second.manifest["strategies"]]
+    return paired_differences(kpis, metrics, baseline=baseline, order=order)
+
+
+def write_comparison(table: pa.Table, path: Path) -> Path:
+    """Write a comparison table as parquet, atomically."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+    return path
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -24,36 +24,72 @@ def paired_differences(
 ) -> pa.Table:
     """Each strategy's mean paired difference from ``baseline`` per metric, with a 95% CI.
 
-    Strategies come in the order of ``order`` (default: as they appear in ``kpis``).
+    ``kpis`` has ``strategy`` and ``replicate`` columns; replicate r of a strategy is paired with
+    replicate r of the baseline. Each row also carries the strategy's own cost (mean
+    ``strategy_cost``) and its return on that cost (mean Δprofit / cost). Strategies come in the
+    order of ``order`` (default: as they appear in ``kpis``).
     """
-    strategy = np.asarray(kpis.column("strategy").to_pylist())
-    replicate = np.asarray(kpis.column("replicate").to_pylist())
+    strategy = kpis.column("strategy").to_pylist()
+    replicate = kpis.column("replicate").to_pylist()
+    columns = {m: kpis.column(m).to_numpy(zero_copy_only=False).astype(float)
+               for m in {*metrics, "profit", "strategy_cost"}}
+    rows_of: dict[str, dict[int, int]] = {}
+    for i, (name, r) in enumerate(zip(strategy, replicate, strict=True)):
+        rows_of.setdefault(name, {})[r] = i
+    if baseline not in rows_of:
+        raise ValueError(f"no {baseline!r} rows to compare with; strategies: {', '.join(rows_of)}")
+    base = rows_of[baseline]
+    names = list(dict.fromkeys([*(s for s in order or [] if s in rows_of), *rows_of]))
     rows = []
-    base = {r: i for i, r in enumerate(replicate) if strategy[i] == baseline}
-    present = dict.fromkeys(strategy.tolist())
-    for name in [s for s in (order or []) if s in present] + list(present):
-        if any(row["strategy"] == name for row in rows):
-            continue
-        if name == baseline:
-            continue
-        mine = {r: i for i, r in enumerate(replicate) if strategy[i] == name}
-        pairs = sorted(set(base) & set(mine))
+    for name in (n for n in names if n != baseline):
+        pairs = sorted(set(base) & set(rows_of[name]))
+        a_rows = [base[r] for r in pairs]
+        b_rows = [rows_of[name][r] for r in pairs]
+        cost = float(columns["strategy_cost"][b_rows].mean()) if pairs else math.nan
+        gain = float((columns["profit"][b_rows] - columns["profit"][a_rows]).mean()) \
+            if pairs else math.nan
         for metric in metrics:
-            values = kpis.column(metric).to_numpy(zero_copy_only=False)
-            a = np.array([values[base[r]] for r in pairs], dtype=float)
-            b = np.array([values[mine[r]] for r in pairs], dtype=float)
-            d = b - a
-            n = len(d)
-            half = (stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-            mean = float(d.mean()) if n else math.nan
+            a, b = columns[metric][a_rows], columns[metric][b_rows]
+            mean, low, high = paired_interval(b - a)
             rows.append({
-                "strategy": name, "kpi": metric, "replicates": n,
-                "baseline": float(a.mean()) if n else math.nan,
-                "value": float(b.mean()) if n else math.nan,
-                "difference": mean, "ci_low": mean - half, "ci_high": mean + half,
-                "relative": mean / abs(a.mean()) if n and a.mean() != 0 else math.nan,
+                "strategy": name, "kpi": metric, "replicates": len(pairs),
+                "baseline": float(a.mean()) if pairs else math.nan,
+                "value": float(b.mean()) if pairs else math.nan,
+                "difference": mean, "ci_low": low, "ci_high": high,
+                "relative": mean / abs(a.mean()) if pairs and a.mean() != 0 else math.nan,
+                "excludes_zero": bool(low > 0 or high < 0),
+                "strategy_cost": cost,
+                "return_on_cost": gain / cost if cost > 0 else math.nan,
             })
     return pa.Table.from_pylist(rows)
+
+
+def paired_interval(d: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean of the paired differences ``d`` and its t interval (NaN bounds with < 2 pairs)."""
+    n = len(d)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(d.mean())
+    if n < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf((1 + level) / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+IGNORED_WHEN_PAIRING = ("strategies", "replicates", "seed", "description")
+
+
+def differences_between(a: object, b: object, path: str = "") -> list[str]:
+    """Dotted paths where two canonical scenarios differ, ignoring what may differ between two
+    runs that are compared (strategies, replicates, seed, description)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        found = []
+        for key in dict.fromkeys([*a, *b]):
+            if not path and key in IGNORED_WHEN_PAIRING:
+                continue
+            found += differences_between(a.get(key), b.get(key), f"{path}{key}.")
+        return found
+    return [] if a == b else [f"{path.rstrip('.')} ({a!r} vs {b!r})"]
 
 
 def _decimals(scale: float) -> int:
@@ -67,25 +103,33 @@ def _number(x: float, decimals: int) -> str:
     return "n/a" if math.isnan(x) else f"{x:,.{decimals}f}"
 
 
-def format_differences(table: pa.Table) -> str:
-    """The paired differences as a plain-text table, one block per strategy."""
+def format_differences(table: pa.Table, costs: bool = False) -> str:
+    """The paired differences as a plain-text table; with ``costs``, each strategy's cost and
+    return on cost as well."""
     if table.num_rows == 0:
         return "No strategies to compare with the baseline."
-    header = f"{'strategy':<24} {'kpi':<10} {'baseline':>12} {'strategy':>12} " \
-             f"{'difference [95% CI]':>36}  {'':3}"
+    header = (f"{'strategy':<24} {'kpi':<22} {'baseline':>12} {'strategy':>12} "
+              f"{'difference [95% CI]':>36} {'relative':>9}  ")
+    if costs:
+        header += f"{'cost':>12} {'return':>8}"
     lines = [header, "-" * len(header)]
     for row in table.to_pylist():
         k = _decimals(max(abs(row["baseline"]), abs(row["value"])))
         ci = f"[{_number(row['ci_low'], k)}, {_number(row['ci_high'], k)}]"
         diff = f"{_number(row['difference'], k)} {ci}"
-        sure = ""
-        if not math.isnan(row["ci_low"]) and (row["ci_low"] > 0 or row["ci_high"] < 0):
-            sure = "*"
-        lines.append(f"{row['strategy']:<24} {row['kpi']:<10} {_number(row['baseline'], k):>12} "
-                     f"{_number(row['value'], k):>12} {diff:>36}  {sure:3}")
+        relative = "n/a" if math.isnan(row["relative"]) else f"{row['relative']:+.1%}"
+        line = (f"{row['strategy']:<24} {row['kpi']:<22} {_number(row['baseline'], k):>12} "
+                f"{_number(row['value'], k):>12} {diff:>36} {relative:>9} "
+                f"{'*' if row['excludes_zero'] else ' '}")
+        if costs:
+            roi = "n/a" if math.isnan(row["return_on_cost"]) else f"{row['return_on_cost']:.2f}"
+            line += f"{_number(row['strategy_cost'], 0):>12} {roi:>8}"
+        lines.append(line)
     n = int(table.column("replicates")[0].as_py())
     note = (f"Paired differences over {n} replicates (common random numbers); "
             "* the 95% interval excludes 0.")
+    if costs:
+        note += " cost: the strategy's own cost; return: difference in profit / cost."
     if n < 2:
         note = "One replicate: no confidence interval (run with --replicates 2 or more)."
     return "\n".join([*lines, note])

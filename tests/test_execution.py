@@ -1,0 +1,193 @@
+"""Running many tasks: workers, a real Dask cluster, resuming after a kill, status, compare."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats
+
+import cxsim
+from cxsim.execution import compare, open_run
+from cxsim.results import TABLES
+
+SMALL = ["population.size=1500", "horizon_days=150"]
+BIN = Path(sys.executable).parent
+
+
+def cli(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cxsim.cli", *args], capture_output=True,
+                          text=True, check=False, **kwargs)
+
+
+def tables(folder: Path) -> dict[str, object]:
+    """Every table of a run, rows in a canonical order."""
+    found = {}
+    for name in TABLES:
+        files = sorted(str(p) for p in (folder / name).rglob("*.parquet"))
+        table = ds.dataset(files, format="parquet", partitioning="hive").to_table()
+        keys = [c for c in ("strategy", "replicate", "customer", "day") if c in table.column_names]
+        found[name] = table.sort_by([(k, "ascending") for k in keys])
+    return found
+
+
+def same_results(a: Path, b: Path) -> bool:
+    ta, tb = tables(a), tables(b)
+    return all(ta[name].equals(tb[name]) for name in TABLES)
+
+
+@pytest.fixture(scope="module")
+def serial_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial") / "run"
+    done = cli("run", "scenarios/hotel.yaml", "--out", str(out), "--replicates", "3",
+               "--workers", "1", *[a for s in SMALL for a in ("--set", s)])
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_two_workers_give_the_same_results_as_one(serial_run, tmp_path):
+    out = tmp_path / "pool"
+    done = cli("run", "scenarios/hotel.yaml", "--out", str(out), "--replicates", "3",
+               "--workers", "2", *[a for s in SMALL for a in ("--set", s)])
+    assert done.returncode == 0, done.stderr
+    assert same_results(serial_run, out)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_real_dask_cluster_gives_the_same_results(serial_run, tmp_path):
+    """A scheduler and two workers as separate processes on loopback."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    processes = [subprocess.Popen(
+        [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"], stdout=(logs / "s.log").open("w"), stderr=subprocess.STDOUT)]
+    try:
+        time.sleep(2)
+        processes += [subprocess.Popen(
+            [str(BIN / "dask"), "worker", address, "--nworkers", "1", "--nthreads", "1",
+             "--no-dashboard"], stdout=(logs / f"w{i}.log").open("w"), stderr=subprocess.STDOUT)
+            for i in (1, 2)]
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        out = tmp_path / "dask"
+        done = cli("run", "scenarios/hotel.yaml", "--out", str(out), "--replicates", "3",
+                   "--cluster", address, *[a for s in SMALL for a in ("--set", s)])
+        assert done.returncode == 0, done.stderr
+        with Client(address, timeout=30) as client:
+            ran = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.transition_counter)
+        assert ran > 0, "the scheduler saw no tasks"
+        assert same_results(serial_run, out)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+
+
+def test_a_run_killed_midway_resumes_to_the_uninterrupted_result(serial_run, tmp_path):
+    out = tmp_path / "killed"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cxsim.cli", "run", "scenarios/hotel.yaml", "--out", str(out),
+         "--replicates", "3", "--workers", "1", *[a for s in SMALL for a in ("--set", s)]],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("kpis/*/*/part-0.parquet"))) < 2:
+        assert process.poll() is None, "the run ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = len(list(out.glob("kpis/*/*/part-0.parquet")))
+    assert 2 <= finished < 12, "the kill came too late to test anything"
+
+    status = cli("status", str(out))
+    assert status.returncode == 0
+    assert f"{finished} of 12 tasks done" in status.stdout and "--resume" in status.stdout
+
+    refused = cli("run", "scenarios/hotel.yaml", "--out", str(out))
+    assert refused.returncode == 1 and "--resume" in refused.stderr
+
+    resumed = cli("run", "--resume", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{finished} of 12 tasks already done" in resumed.stderr
+    assert not list(out.rglob("*.tmp"))
+    assert same_results(serial_run, out)
+    assert "12 of 12 tasks done" in cli("status", str(out)).stdout
+
+
+def test_resume_refuses_options_that_would_change_the_run(serial_run):
+    done = cli("run", "--resume", str(serial_run), "--set", "population.size=10")
+    assert done.returncode == 1 and "--set" in done.stderr
+
+
+def test_compare_prints_intervals_and_writes_a_parquet_file(serial_run):
+    done = cli("compare", str(serial_run))
+    assert done.returncode == 0, done.stderr
+    assert "95% CI" in done.stdout and "return" in done.stdout
+    table = pq.read_table(serial_run / "comparison.parquet")
+    assert set(table.column("strategy").to_pylist()) == {
+        "faster_checkin", "personalised_welcome", "follow_up_after_stay"}
+    assert {"nps", "retention", "profit", "mean_clv"} <= set(table.column("kpi").to_pylist())
+    row = next(r for r in table.to_pylist()
+               if r["strategy"] == "faster_checkin" and r["kpi"] == "profit")
+    kpis = cxsim.Run(serial_run).table("kpis").to_pandas().set_index(["strategy", "replicate"])
+    diff = kpis.loc["faster_checkin", "profit"] - kpis.loc["baseline", "profit"]
+    assert row["difference"] == pytest.approx(diff.mean())
+    half = stats.t.ppf(0.975, 2) * diff.std(ddof=1) / math.sqrt(3)
+    assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * half)
+    assert row["strategy_cost"] == pytest.approx(320 * 150)
+    assert row["return_on_cost"] == pytest.approx(diff.mean() / (320 * 150))
+
+
+def test_compare_pairs_two_runs_only_when_their_worlds_agree(serial_run, tmp_path):
+    other = tmp_path / "other"
+    assert cli("run", "scenarios/hotel.yaml", "--out", str(other), "--replicates", "3",
+               "--seed", "5", *[a for s in SMALL for a in ("--set", s)]).returncode == 0
+    table = compare(open_run(serial_run), open_run(other))
+    assert "B:faster_checkin" in table.column("strategy").to_pylist()
+    bigger = tmp_path / "bigger"
+    assert cli("run", "scenarios/hotel.yaml", "--out", str(bigger), "--replicates", "2",
+               "--set", "population.size=1600", "--set", "horizon_days=150").returncode == 0
+    done = cli("compare", str(serial_run), str(bigger))
+    assert done.returncode == 1 and "population.size (1500 vs 1600)" in done.stderr
+
+
+def test_paired_intervals_are_much_narrower_than_unpaired_ones(tmp_path):
+    """The point of common random numbers: the same replicate of two strategies shares its
+    random numbers, so the noise cancels in the paired difference."""
+    scenario = cxsim.load_scenario("scenarios/hotel.yaml", ["population.size=2000",
+                                                            "horizon_days=200"])
+    run = cxsim.run(scenario, out=tmp_path / "crn", replicates=8)
+    kpis = run.table("kpis").to_pandas().set_index(["strategy", "replicate"]).sort_index()
+    for kpi in ("nps", "retention", "revenue"):
+        a = kpis.loc["baseline", kpi].to_numpy()
+        b = kpis.loc["personalised_welcome", kpi].to_numpy()
+        paired = stats.t.ppf(0.975, 7) * np.std(b - a, ddof=1) / math.sqrt(8)
+        unpaired = stats.t.ppf(0.975, 14) * math.sqrt(np.var(a, ddof=1) / 8
+                                                      + np.var(b, ddof=1) / 8)
+        assert paired < 0.5 * unpaired, (kpi, paired, unpaired)
+
+
+def test_the_manifest_lists_every_task(serial_run):
+    manifest = json.loads((serial_run / "run.json").read_text())
+    assert len(manifest["tasks"]) == 12 and manifest["seed"] == 20261123
