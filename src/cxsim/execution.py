@@ -11,7 +11,7 @@ import json
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ import yaml
 
 from cxsim import __version__
 from cxsim.checks import strategy_worlds
-from cxsim.model import JourneyModel
+from cxsim.model import JourneyModel, MomentSink
 from cxsim.progress import Progress
 from cxsim.results import (
     KPI_SCHEMA,
@@ -56,21 +56,30 @@ class RunError(Exception):
     """A run that cannot start (e.g. its results folder is taken)."""
 
 
-def strategy_of(scenario: Scenario, name: str) -> tuple[Scenario, Strategy] | None:
-    """The patched scenario and definition of strategy ``name`` (``None`` for the baseline)."""
-    if name == BASELINE:
-        return None
-    if name not in scenario.strategies:
-        known = ", ".join([BASELINE, *scenario.strategies])
-        raise KeyError(f"no strategy {name!r} in scenario {scenario.name!r}; known: {known}")
-    worlds, _ = strategy_worlds(scenario)
-    return worlds[name], scenario.strategies[name]
+StrategyWorld = tuple[Scenario, Strategy] | None
+"""A strategy's patched scenario and definition (``None`` for the baseline)."""
 
 
-def all_channels(scenario: Scenario) -> list[str]:
-    """Every channel of the baseline and its strategies (one schema for all of a run's tables)."""
+def prepare(scenario: Scenario) -> tuple[dict[str, StrategyWorld], list[str]]:
+    """Every strategy's world (the baseline first) and every channel of the run, worked out
+    once (the channels of all strategies give all of a run's tables one schema)."""
     worlds, _ = strategy_worlds(scenario)
-    return list(dict.fromkeys(c for w in [scenario, *worlds.values()] for c in w.channels()))
+    strategies: dict[str, StrategyWorld] = {BASELINE: None}
+    strategies.update({name: (world, scenario.strategies[name]) for name, world in worlds.items()})
+    channels = [c for w in [scenario, *worlds.values()] for c in w.channels()]
+    return strategies, list(dict.fromkeys(channels))
+
+
+def _model(scenario: Scenario, strategy: StrategyWorld, replicate: int, channels: list[str],
+           sink: Callable[[JourneyModel], MomentSink] | None) -> JourneyModel:
+    """The model of one task, sending its moments to the sink made by ``sink`` as
+    ``output.moments`` asks."""
+    model = JourneyModel(scenario, replicate, strategy, channels)
+    mode = scenario.output.moments
+    if sink is not None and mode != "off":
+        model.keep_moments(sink(model),
+                           scenario.output.moments_sample if mode == "sample" else 1.0)
+    return model
 
 
 def simulate(
@@ -78,21 +87,23 @@ def simulate(
 ) -> dict[str, pa.Table]:
     """Simulate one strategy and replicate in memory; returns the tables by name.
 
-    The kpis table has one row. Tables convert to pandas with ``.to_pandas()``.
+    The kpis table has one row; ``moments`` (as ``output.moments`` allows) adds the moments of
+    truth. Tables convert to pandas with ``.to_pandas()``.
     """
-    model = JourneyModel(scenario, replicate, strategy_of(scenario, strategy),
-                         all_channels(scenario))
-    buffer = MomentBuffer() if moments else None
-    if buffer is not None:
-        model.keep_moments(buffer)
+    strategies, channels = prepare(scenario)
+    if strategy not in strategies:
+        raise KeyError(f"no strategy {strategy!r} in scenario {scenario.name!r}; known: "
+                       f"{', '.join(strategies)}")
+    model = _model(scenario, strategies[strategy], replicate, channels,
+                   MomentBuffer if moments else None)
     model.run()
     tables = {
         "customers": customers_table(model),
         "daily": daily_table(model),
         "kpis": kpis_table(kpis(model)),
     }
-    if buffer is not None:
-        tables["moments"] = buffer.table(model)
+    if isinstance(model.moment_sink, MomentBuffer):
+        tables["moments"] = model.moment_sink.table()
     return tables
 
 
@@ -104,6 +115,7 @@ class Task:
     scenario: Scenario
     scenario_json: str
     strategy: str
+    world: StrategyWorld
     replicate: int
     channels: list[str]
 
@@ -116,18 +128,12 @@ def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task and write its tables; returns its kpis (a small summary)."""
     scenario = task.scenario
     provenance = Provenance(task.scenario_json, scenario.seed, task.strategy, task.replicate)
-    mode = scenario.output.moments
-    strategy = strategy_of(scenario, task.strategy)
-    model = JourneyModel(scenario, task.replicate, strategy, task.channels)
-    writer = None
-    if mode != "off":
-        graph = model.world.graph
-        writer = MomentWriter(partition(task.root, "moments", task.strategy, task.replicate),
-                              provenance, graph.ids, graph.channels, graph.channel)
-        model.keep_moments(writer, scenario.output.moments_sample if mode == "sample" else 1.0)
+    path = partition(task.root, "moments", task.strategy, task.replicate)
+    model = _model(scenario, task.world, task.replicate, task.channels,
+                   lambda m: MomentWriter(path, provenance, m))
     model.run()
-    if writer is not None:
-        writer.close()
+    if isinstance(model.moment_sink, MomentWriter):
+        model.moment_sink.close()
     figures = kpis(model)
     for name, table in (("customers", customers_table(model)), ("daily", daily_table(model))):
         write_table(table, partition(task.root, name, task.strategy, task.replicate),
@@ -203,10 +209,9 @@ def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
 def plan(root: Path, scenario: Scenario) -> list[Task]:
     """The tasks of a run: every strategy (baseline first) of every replicate."""
     scenario_json = json.dumps(canonical(scenario))  # order matters: segments, touchpoints, edges
-    channels = all_channels(scenario)
-    names = [BASELINE, *scenario.strategies]
-    return [Task(root, scenario, scenario_json, s, r, channels)
-            for r in range(scenario.replicates) for s in names]
+    strategies, channels = prepare(scenario)
+    return [Task(root, scenario, scenario_json, name, world, r, channels)
+            for r in range(scenario.replicates) for name, world in strategies.items()]
 
 
 def run(

@@ -30,7 +30,7 @@ from mesa.time import Priority
 
 from cxsim.checks import rule_specs
 from cxsim.graph import JourneyGraph
-from cxsim.population import NEVER, Population, Status, awareness_day
+from cxsim.population import NEVER, Population, Status, awareness_day_after
 from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
 from cxsim.scenario import Scenario, Strategy
 from cxsim.streams import Streams
@@ -118,7 +118,7 @@ class JourneyModel(mesa.Model):
         if strategy is not None:
             self._strategy_world = World.build(strategy[0], ids, channels)
             if strategy[1].from_day == 0:
-                self.adopt_strategy()
+                self.adopt_strategy(at_start=True)
             else:  # at the end of the day before from_day, after that day's step
                 self.schedule_event(self.adopt_strategy, at=strategy[1].from_day,
                                     priority=Priority.LOW)
@@ -148,18 +148,19 @@ class JourneyModel(mesa.Model):
         """Simulate the scenario's whole horizon."""
         self.run_for(self.world.scenario.horizon_days)
 
-    def adopt_strategy(self) -> None:
-        """From now on, run with the strategy's scenario."""
+    def adopt_strategy(self, at_start: bool = False) -> None:
+        """From now on, run with the strategy's scenario (``at_start``: from day 0, when the
+        population was already drawn from it)."""
         old_p = self.world.scenario.population.awareness_per_day
         self.world = self._strategy_world
         self.strategy_active = True
         self.people.ensure_memory(self.world.memory.state)
         new_p = self.world.scenario.population.awareness_per_day
-        if new_p != old_p:  # awareness is memoryless: redraw the wait of every prospect
+        if new_p != old_p and not at_start:
             day = self.steps  # the strategy starts on the next day
             who = np.flatnonzero(self.people.status == Status.PROSPECT)
-            u = self.streams.uniform("awareness", who, day)
-            self.people.due_day[who] = awareness_day(new_p, u, day).astype(np.int32)
+            u = self.streams.uniform("awareness", who)  # the draw that set their day
+            self.people.due_day[who] = awareness_day_after(u, old_p, new_p, day)
 
     def _begin_day(self) -> Today:
         p = self.people
@@ -190,8 +191,9 @@ class JourneyModel(mesa.Model):
         for name, start in self.world.memory.state.items():
             p.memory[name][who] = start
         returning = (p.journeys[who] > 0) | p.existing[who]
-        entry = self.world.graph.choose_entry(returning, self.streams.uniform("entry", who, day))
-        self.meet(who, entry, hop=0)
+        serial = self.step_of(who)
+        u = self.streams.uniform("entry", who, serial=serial)
+        self.meet(who, self.world.graph.choose_entry(returning, u), serial)
         again = who[p.due_day[who] == day]
         self.today.moving = np.concatenate([self.today.moving, again])
 
@@ -199,32 +201,42 @@ class JourneyModel(mesa.Model):
         """Move due customers along the graph, hop after hop, until nobody moves today."""
         graph, p, day = self.world.graph, self.people, self.today.day
         moving = self.today.moving
-        for hop in range(1, MAX_HOPS_PER_DAY + 1):
+        for _ in range(MAX_HOPS_PER_DAY):
             if not len(moving):
                 return
             at = p.at[moving].astype(np.int64)
             done = graph.is_exit[at]
             self.today.finishing.append(moving[done])
             moving, at = moving[~done], at[~done]
-            u = self.streams.uniform("route", moving, day, hop)
+            serial = self.step_of(moving)
+            u = self.streams.uniform("route", moving, serial=serial)
             nxt = graph.choose_next(at, p.segment[moving], p.channel_preference[moving], u)
-            self.meet(moving, nxt, hop)
+            self.meet(moving, nxt, serial)
             moving = moving[p.due_day[moving] == day]
         p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
 
-    def meet(self, who: np.ndarray, tp: np.ndarray, hop: int) -> None:
-        """Moments of truth: customers ``who`` arrive at touchpoints ``tp``.
+    def step_of(self, who: np.ndarray) -> np.ndarray:
+        """Each customer's journey number and step within it: the counter that keys the draws
+        of a move, so that the k-th step of the j-th journey draws the same numbers whatever
+        day it falls on (common random numbers survive a strategy that shifts journeys)."""
+        p = self.people
+        step = p.journey_moments[who].astype(np.uint64)
+        return (p.journeys[who].astype(np.uint64) << np.uint64(16)) | step
+
+    def meet(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray) -> None:
+        """Moments of truth: customers ``who`` arrive at touchpoints ``tp`` (at step ``serial``
+        of their journeys, see :meth:`step_of`).
 
         quality = draw from the touchpoint's distribution − problem severity (if a problem occurs)
         + personalisation × the customer's responsiveness − price premium × price sensitivity;
         felt = importance × disconfirmation(quality, expectation), folded into journey memory.
         """
         graph, p, day, world = self.world.graph, self.people, self.today.day, self.world
-        quality = graph.draw_quality(tp, self.streams.uniform("quality", who, day, hop))
+        quality = graph.draw_quality(tp, self.streams.uniform("quality", who, serial=serial))
         problem = np.zeros(len(who), dtype=bool)
         risky = graph.problem_probability[tp] > 0
         if risky.any():
-            u = self.streams.uniform("problem", who[risky], day, hop)
+            u = self.streams.uniform("problem", who[risky], serial=serial[risky])
             problem[risky] = u < graph.problem_probability[tp[risky]]
             quality -= problem * graph.problem_severity[tp]
         if graph.personalised:
@@ -250,7 +262,9 @@ class JourneyModel(mesa.Model):
                 "day": np.full(keep.sum(), day, dtype=np.int32),
                 "customer": who[keep].astype(np.int64),
                 "journey": p.journeys[who[keep]].astype(np.int32),
-                "touchpoint": tp[keep].astype(np.int32),
+                "touchpoint": tp[keep],
+                "channel": graph.channel[tp[keep]],
+                "stage": graph.stage[tp[keep]],
                 "quality": quality[keep],
                 "expectation": expectation[keep],
                 "disconfirmation": (quality - expectation)[keep],
@@ -260,7 +274,7 @@ class JourneyModel(mesa.Model):
 
     def close_journeys(self) -> None:
         """Journeys that reached an exit: evaluate, update attitude, ask for a 0–10 score."""
-        p, world, day = self.people, self.world, self.today.day
+        p, world = self.people, self.world
         who = np.concatenate(self.today.finishing) if self.today.finishing else np.empty(0, int)
         self.today.finished = who
         if not len(who):
@@ -269,7 +283,7 @@ class JourneyModel(mesa.Model):
         mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
         p.attitude[who], p.expectation[who] = world.attitude.update(
             p.attitude[who], p.expectation[who], evaluation, mean_quality)
-        noise = self.streams.normal("recommend", who, day)
+        noise = self.streams.normal("recommend", who, serial=p.journeys[who])
         scores = world.loyalty.recommend(p.attitude[who], noise)
         p.last_recommend[who] = scores
         self.today.scores = scores
@@ -293,11 +307,11 @@ class JourneyModel(mesa.Model):
         who = self.today.finished
         if not len(who):
             return
-        stays = self.streams.uniform("return", who, day) < world.loyalty.return_probability(
-            p.attitude[who])
+        stays = self.streams.uniform("return", who, serial=p.journeys[who]) < (
+            world.loyalty.return_probability(p.attitude[who]))
         back = who[stays]
         gap = np.empty(len(back))
-        u = self.streams.uniform("inter_purchase", back, day)
+        u = self.streams.uniform("inter_purchase", back, serial=p.journeys[back])
         segments = list(world.scenario.population.segments.values())
         for s in np.unique(p.segment[back]):
             mine = p.segment[back] == s

@@ -177,3 +177,16 @@ def awareness_day(p: float, u: np.ndarray, today: int = 0) -> np.ndarray:
         return np.full(u.shape, today, dtype=np.int64)
     days = np.floor(np.log(u) / np.log1p(-p))
     return (today + np.minimum(days, NEVER - today - 1)).astype(np.int64)
+
+
+def awareness_day_after(u: np.ndarray, p_before: float, p_after: float, today: int) -> np.ndarray:
+    """Day of awareness when p changes on ``today`` for prospects not aware yet.
+
+    ``u`` are the draws that gave their day under ``p_before``. Given that no success came in
+    the ``today`` days before, u / (1 − p_before)^today is again uniform on (0, 1): redrawing
+    from it keeps each prospect's chance paired across strategies (a higher p makes nobody
+    aware later).
+    """
+    survived = (1.0 - p_before) ** today if p_before < 1 else 1.0
+    v = np.clip(u / survived, np.finfo(float).tiny, 1.0 - np.finfo(float).eps)
+    return awareness_day(p_after, v, today).astype(np.int32)

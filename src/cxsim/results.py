@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from cxsim import __version__
 from cxsim.model import JourneyModel, nps
 from cxsim.population import Status
+from cxsim.scenario import STAGES
 
 TABLES = ("customers", "moments", "daily", "kpis")
 COMPRESSION = "zstd"
@@ -82,12 +83,9 @@ class MomentWriter:
 
     ROWS_PER_GROUP = 1 << 20
 
-    def __init__(self, path: Path, provenance: Provenance, touchpoints: list[str],
-                 channels: list[str], channel_of: np.ndarray) -> None:
+    def __init__(self, path: Path, provenance: Provenance, model: JourneyModel) -> None:
         self.path = path
-        self.touchpoints = pa.array(touchpoints)
-        self.channels = pa.array(channels)
-        self.channel_of = channel_of
+        self.names = _moment_names(model)
         self.schema = moment_schema().with_metadata(provenance.metadata("moments"))
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = pq.ParquetWriter(_temporary(path), self.schema, compression=COMPRESSION)
@@ -103,9 +101,7 @@ class MomentWriter:
 
     def _flush(self) -> None:
         if self._batches:
-            columns = {k: np.concatenate([b[k] for b in self._batches]) for k in self._batches[0]}
-            self._writer.write_table(moments_table(columns, self.touchpoints, self.channels,
-                                                   self.channel_of, self.schema))
+            self._writer.write_table(moments_table(self._batches, self.names, self.schema))
         self._batches, self._rows = [], 0
 
     def close(self) -> Path:
@@ -118,43 +114,49 @@ class MomentWriter:
 class MomentBuffer:
     """Keeps the moments of truth of one simulation in memory (for :func:`cxsim.simulate`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, model: JourneyModel) -> None:
+        self.names = _moment_names(model)
         self.batches: list[dict[str, np.ndarray]] = []
 
     def __call__(self, batch: dict[str, np.ndarray]) -> None:
         self.batches.append(batch)
 
-    def table(self, model: JourneyModel) -> pa.Table:
-        graph = model.world.graph
-        names = moment_schema().names
-        columns = {k: np.concatenate([b[k] for b in self.batches]) if self.batches else
-                   np.empty(0) for k in names if k != "channel"}
-        return moments_table(columns, pa.array(graph.ids), pa.array(graph.channels),
-                             graph.channel, moment_schema())
+    def table(self) -> pa.Table:
+        return moments_table(self.batches, self.names, moment_schema())
+
+
+DICTIONARY_COLUMNS = ("touchpoint", "channel", "stage")
+
+
+def _moment_names(model: JourneyModel) -> dict[str, pa.Array]:
+    """The names behind the numbers of a moment batch's dictionary columns."""
+    graph = model.world.graph  # every world of a model numbers touchpoints and channels alike
+    return {"touchpoint": pa.array(graph.ids), "channel": pa.array(graph.channels),
+            "stage": pa.array(list(STAGES))}
 
 
 def moment_schema() -> pa.Schema:
     text = pa.dictionary(pa.int32(), pa.string())
     return pa.schema([
         ("day", pa.int32()), ("customer", pa.int64()), ("journey", pa.int32()),
-        ("touchpoint", text), ("channel", text), ("quality", pa.float64()),
+        ("touchpoint", text), ("channel", text), ("stage", text), ("quality", pa.float64()),
         ("expectation", pa.float64()), ("disconfirmation", pa.float64()),
         ("felt_value", pa.float64()), ("problem", pa.bool_()),
     ])
 
 
-def moments_table(columns: dict[str, np.ndarray], touchpoints: pa.Array, channels: pa.Array,
-                  channel_of: np.ndarray, schema: pa.Schema) -> pa.Table:
-    tp = columns["touchpoint"].astype(np.int32)
-    arrays = {
-        **{k: columns[k] for k in ("day", "customer", "journey")},
-        "touchpoint": pa.DictionaryArray.from_arrays(tp, touchpoints),
-        "channel": pa.DictionaryArray.from_arrays(channel_of[tp].astype(np.int32), channels),
-        **{k: columns[k] for k in ("quality", "expectation", "disconfirmation", "felt_value",
-                                   "problem")},
-    }
-    return pa.table([pa.array(arrays[f.name], type=f.type) if not isinstance(
-        arrays[f.name], pa.Array) else arrays[f.name] for f in schema], schema=schema)
+def moments_table(batches: list[dict[str, np.ndarray]], names: dict[str, pa.Array],
+                  schema: pa.Schema) -> pa.Table:
+    """The moments of truth of ``batches`` (columns from :meth:`JourneyModel.meet`)."""
+    def column(field: pa.Field) -> pa.Array:
+        values = (np.concatenate([b[field.name] for b in batches]) if batches
+                  else np.empty(0, dtype=field.type.to_pandas_dtype() if field.name not in
+                                DICTIONARY_COLUMNS else np.int32))
+        if field.name in DICTIONARY_COLUMNS:
+            return pa.DictionaryArray.from_arrays(values.astype(np.int32), names[field.name])
+        return pa.array(values, type=field.type)
+
+    return pa.table([column(f) for f in schema], schema=schema)
 
 
 def _nullable(values: np.ndarray, missing: int = -1) -> pa.Array:

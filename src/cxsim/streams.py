@@ -32,7 +32,7 @@ _MUL2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0**-53
 
 
-_S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
+_S30, _S27, _S31, _S11, _S32 = (np.uint64(s) for s in (30, 27, 31, 11, 32))
 
 
 def _splitmix64(z: np.ndarray) -> np.ndarray:
@@ -79,9 +79,17 @@ class Streams:
             key = (key * _FOLD + int(counter)) & _MASK
         return np.uint64(_mix(key))
 
-    def uniform(self, purpose: str, slots: np.ndarray, *counters: int) -> np.ndarray:
-        """Uniform numbers in the open interval (0, 1), one per slot in ``slots``."""
+    def uniform(self, purpose: str, slots: np.ndarray, *counters: int,
+                serial: np.ndarray | None = None) -> np.ndarray:
+        """Uniform numbers in the open interval (0, 1), one per slot in ``slots``.
+
+        ``counters`` are shared by the whole batch (e.g. the day); ``serial`` is each slot's own
+        counter (e.g. its journey number), for a customer whose draws for one purpose must not
+        depend on when they happen: the k-th journey's draw is the same whatever its day.
+        """
         state = slots.astype(np.uint64)
+        if serial is not None:
+            state |= serial.astype(np.uint64) << _S32
         state += np.uint64(1)
         state *= _GOLDEN
         state += self.key(purpose, *counters)
@@ -92,6 +100,7 @@ class Streams:
         u *= _TO_UNIT
         return u
 
-    def normal(self, purpose: str, slots: np.ndarray, *counters: int) -> np.ndarray:
+    def normal(self, purpose: str, slots: np.ndarray, *counters: int,
+               serial: np.ndarray | None = None) -> np.ndarray:
         """Standard normal numbers, one per slot (inverse-CDF transform of :meth:`uniform`)."""
-        return ndtri(self.uniform(purpose, slots, *counters))
+        return ndtri(self.uniform(purpose, slots, *counters, serial=serial))
