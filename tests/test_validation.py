@@ -230,3 +230,35 @@ def test_returning_customers_use_the_returning_entries():
     assert set(first[returning].touchpoint.astype(str)) == {"book"}
     assert set(first[~returning].touchpoint.astype(str)) == {"search"}
     assert returning.sum() > 1000 and (~returning).sum() > 500
+
+
+def test_churn_rate_and_retention_count_the_customers_who_left():
+    r = 0.6
+    scenario = tiny_scenario({"loyalty": {"rule": "logistic", "base_return": r,
+                                          "return_slope": 0.0},
+                              "population.segments.everyone.inter_purchase_days": 10},
+                             size=20_000, horizon_days=25)
+    tables = simulate(scenario, moments=False)
+    k = tables["kpis"].to_pylist()[0]
+    customers = tables["customers"].to_pandas()
+    # first journeys on days 0-9 (uniformly), then every 10 days: those starting on days 0-4
+    # decide three times within the 25 days, the others twice; each decision keeps them with r
+    stayed = (r**3 + r**2) / 2
+    assert abs(k["retention"] - stayed) < Z * math.sqrt(stayed * (1 - stayed) / len(customers))
+    assert k["churn_rate"] == pytest.approx(customers.churned.mean())
+    assert k["retention"] == pytest.approx(1 - k["churn_rate"])
+
+
+def test_a_customer_who_cares_for_no_channel_on_offer_still_moves_on():
+    """Channel-preference weights of 0 everywhere fall back to the plain edge weights."""
+    world = tiny_world({"a": 7, "b": {"stage": "use", "channel": "phone", "p": "people",
+                                      "quality": 7},
+                        "x": {"stage": "use", "channel": "email", "p": "people", "quality": 7}},
+                       {"a": 1}, {"a": {"b": {"weight": 1, "by_channel_preference": True},
+                                        "x": {"weight": 1, "by_channel_preference": True}},
+                                  "b": {"a": 1}}, ["x"])
+    scenario = tiny_scenario({**world, "population.segments.everyone.channel_preferences":
+                              {"phone": 0, "email": 0}}, size=2000, horizon_days=3)
+    daily = simulate(scenario, moments=False)["daily"].to_pandas()
+    assert daily.journeys_started.iloc[0] == 2000
+    assert (daily.journeys_completed == daily.journeys_started).all()  # all leave through x

@@ -103,6 +103,7 @@ class JourneyGraph:
         quality = [tp.quality if tp else Constant(value=0.0) for tp in present]
         total = weights.sum(axis=2, keepdims=True)
         cumulative = np.cumsum(weights, axis=2) / np.where(total > 0, total, 1.0)
+        cumulative[..., -1] = 1.0  # exactly: rounding must not leave room past the last edge
 
         def column(field: str, default: float = 0.0) -> np.ndarray:
             return np.array([getattr(tp, field) if tp else default for tp in present], dtype=float)
@@ -161,8 +162,10 @@ class JourneyGraph:
         if scaled is not None and scaled.any():  # weights that depend on the customer
             rows, a = np.flatnonzero(scaled), at[scaled]
             w = self.weights[a, segment[scaled]]
-            w = np.where(self.by_preference[a],
-                         w * preference[rows[:, None], self.channel[self.targets[a]]], w)
+            scaled_w = np.where(self.by_preference[a],
+                                w * preference[rows[:, None], self.channel[self.targets[a]]], w)
+            # a customer who cares for none of the channels on offer takes the plain weights
+            w = np.where(scaled_w.sum(axis=1, keepdims=True) > 0, scaled_w, w)
             w = np.cumsum(w, axis=1)
             cumulative[rows] = w / w[:, -1:]
         pick = (cumulative < u[:, None]).sum(axis=1)

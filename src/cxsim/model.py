@@ -98,8 +98,8 @@ class JourneyModel(mesa.Model):
         strategy: tuple[Scenario, Strategy] | None = None,
         channels: list[str] | None = None,
     ) -> None:
-        super().__init__(rng=scenario.seed + replicate)
         self.streams = Streams(scenario.seed, replicate)
+        super().__init__(rng=self.streams.root)  # Mesa's own generator, unused by the rules
         worlds = [scenario] if strategy is None else [scenario, strategy[0]]
         ids = list(dict.fromkeys(tp for world in worlds for tp in world.touchpoints))
         channels = list(dict.fromkeys([*(channels or []),
@@ -326,9 +326,9 @@ class JourneyModel(mesa.Model):
     def record(self) -> None:
         """Keep the day's figures for the ``daily`` table."""
         p, t = self.people, self.today
-        if self.strategy_active and self.strategy is not None:
+        if self.strategy_active and self.strategy is not None:  # journeys counted as revenue is
             self.strategy_cost += (self.strategy.cost.per_day
-                                   + self.strategy.cost.per_journey * len(t.starting))
+                                   + self.strategy.cost.per_journey * len(t.finished))
         finished = t.finished
         scores = t.scores
         self.daily.append({

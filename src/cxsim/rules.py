@@ -133,8 +133,8 @@ class AsymmetricDisconfirmation(Disconfirmation):
     """Expectation disconfirmation with loss aversion.
 
     d = quality − expectation (Oliver 1980);
-    felt = d if d ≥ 0, else λ·d with λ = ``loss_aversion`` > 1: falling short hurts more than
-    exceeding helps (Anderson & Sullivan 1993; Kahneman & Tversky 1979 estimate λ ≈ 2).
+    felt = d if d ≥ 0, else λ·d with λ = ``loss_aversion`` (≥ 0; above 1, falling short hurts
+    more than exceeding helps: Anderson & Sullivan 1993; Kahneman & Tversky 1979 estimate λ ≈ 2).
     """
 
     class Params(RuleParams):

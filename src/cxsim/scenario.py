@@ -205,8 +205,11 @@ class Output(Strict):
 
 
 class StrategyCost(Strict):
-    per_day: NonNegative = 0.0
-    per_journey: NonNegative = 0.0
+    """What a strategy costs on top of the touchpoints' own costs."""
+
+    per_day: NonNegative = Field(default=0.0, description="Money per day, from from_day on.")
+    per_journey: NonNegative = Field(
+        default=0.0, description="Money per journey completed, from from_day on.")
 
 
 class Strategy(Strict):

@@ -67,14 +67,14 @@ class Streams:
         self.seed = int(seed)
         self.replicate = int(replicate)
         root = np.random.SeedSequence(self.seed, spawn_key=(self.replicate,))
-        self._root = int(root.generate_state(1, np.uint64)[0])
+        self.root = int(root.generate_state(1, np.uint64)[0])
         self._purposes: dict[str, int] = {}
 
     def key(self, purpose: str, *counters: int) -> np.uint64:
         """The 64-bit key of the stream for ``purpose`` at ``counters`` (e.g. day, hop)."""
         key = self._purposes.get(purpose)
         if key is None:
-            key = self._purposes[purpose] = _mix(self._root ^ zlib.crc32(purpose.encode()))
+            key = self._purposes[purpose] = _mix(self.root ^ zlib.crc32(purpose.encode()))
         for counter in counters:  # distinct small counters give distinct values before mixing
             key = (key * _FOLD + int(counter)) & _MASK
         return np.uint64(_mix(key))
