@@ -22,6 +22,7 @@ from cxsim.execution import RunError, compare, open_run, resume, run, write_comp
 from cxsim.progress import Progress
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import ScenarioError, load_scenario
+from cxsim.sensitivity import SensitivityError, format_sensitivity, sensitivity
 from cxsim.summary import HEADLINE, format_differences
 
 EPILOG = """\
@@ -96,6 +97,17 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("runs", metavar="RUN", nargs="+", help="one results folder, or RUN_A RUN_B")
     c.add_argument("--baseline", default="baseline", metavar="NAME",
                    help="the strategy to compare with (default: baseline)")
+    e = commands.add_parser(
+        "sensitivity", help="Sobol or Morris indices of a KPI for a sweep's fields",
+        description="For a run with a sweep (design saltelli or morris), how much each swept "
+                    "field moves a KPI: Sobol first-order and total indices, or Morris mu* and "
+                    "sigma, with 95%% bootstrap intervals (SALib: pip install "
+                    "'cxsim[sensitivity]'). Prints a table and writes sensitivity-KPI.parquet.")
+    e.add_argument("run", metavar="RUN", help="results folder of a sweep")
+    e.add_argument("--kpi", default="nps", metavar="NAME", help="the KPI (default: nps)")
+    e.add_argument("--strategy", default="baseline", metavar="NAME",
+                   help="whose KPI (default: baseline)")
+
     c.add_argument("--kpi", action="append", metavar="NAME",
                    help="a KPI to show (repeatable; default: nps, retention, revenue, profit; "
                         "'all' for every KPI); the parquet file always holds every KPI")
@@ -179,6 +191,16 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sensitivity(args: argparse.Namespace) -> int:
+    result = open_run(args.run)
+    table = sensitivity(result, args.kpi, args.strategy)
+    out = write_comparison(table, result.path / f"sensitivity-{args.kpi}.parquet")
+    print(f"{result.path}: sensitivity of {args.kpi} ({args.strategy})\n")
+    print(format_sensitivity(table))
+    print(f"\nWritten: {out}")
+    return 0
+
+
 def _compare(args: argparse.Namespace) -> int:
     if len(args.runs) > 2:
         raise RunError("compare takes one results folder, or two (RUN_A RUN_B)")
@@ -217,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().print_help()
         return 2
     command = {"run": _run, "validate": _validate, "schema": _schema, "status": _status,
-               "compare": _compare}[args.command]
+               "compare": _compare, "sensitivity": _sensitivity}[args.command]
     try:
         return command(args)
     except ScenarioError as error:
@@ -227,7 +249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in error.lines:
             print(f"  {line}", file=sys.stderr)
         return 2
-    except RunError as error:
+    except (RunError, SensitivityError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -48,8 +48,10 @@ from cxsim.summary import (
     HEADLINE,
     differences_between,
     format_differences,
+    format_points,
     paired_differences,
 )
+from cxsim.sweep import at_point, design
 
 
 class RunError(Exception):
@@ -118,17 +120,23 @@ class Task:
     world: StrategyWorld
     replicate: int
     channels: list[str]
+    point: int | None = None  # the design point, in a sweep
+    values: dict[str, Any] | None = None  # its values
+
+    def path(self, table: str) -> Path:
+        return partition(self.root, table, self.strategy, self.replicate, self.point)
 
     def done(self) -> bool:
         """Whether every table of this task is written (the kpis file is written last)."""
-        return partition(self.root, "kpis", self.strategy, self.replicate).is_file()
+        return self.path("kpis").is_file()
 
 
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task and write its tables; returns its kpis (a small summary)."""
     scenario = task.scenario
-    provenance = Provenance(task.scenario_json, scenario.seed, task.strategy, task.replicate)
-    path = partition(task.root, "moments", task.strategy, task.replicate)
+    provenance = Provenance(task.scenario_json, scenario.seed, task.strategy, task.replicate,
+                            task.values)
+    path = task.path("moments")
     model = _model(scenario, task.world, task.replicate, task.channels,
                    lambda m: MomentWriter(path, provenance, m))
     model.run()
@@ -136,11 +144,9 @@ def run_task(task: Task) -> dict[str, Any]:
         model.moment_sink.close()
     figures = kpis(model)
     for name, table in (("customers", customers_table(model)), ("daily", daily_table(model))):
-        write_table(table, partition(task.root, name, task.strategy, task.replicate),
-                    provenance, name)
+        write_table(table, task.path(name), provenance, name)
     # kpis last: a task whose kpis file exists is complete
-    write_table(kpis_table(figures),
-                partition(task.root, "kpis", task.strategy, task.replicate), provenance, "kpis")
+    write_table(kpis_table(figures), task.path("kpis"), provenance, "kpis")
     return figures
 
 
@@ -181,8 +187,11 @@ class Run:
         return paired_differences(self.table("kpis"), order=self.manifest["strategies"])
 
     def summary(self) -> str:
-        """The paired differences as a printable table."""
-        return format_differences(self.differences())
+        """The paired differences as a printable table (for a sweep: the headline KPIs of the
+        baseline at each design point, averaged over replicates)."""
+        if self.scenario.sweep is None:
+            return format_differences(self.differences())
+        return format_points(self.table("kpis"), pq.read_table(self.path / "design.parquet"))
 
 
 MANIFEST = "run.json"
@@ -207,11 +216,21 @@ def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
 
 
 def plan(root: Path, scenario: Scenario) -> list[Task]:
-    """The tasks of a run: every strategy (baseline first) of every replicate."""
-    scenario_json = json.dumps(canonical(scenario))  # order matters: segments, touchpoints, edges
-    strategies, channels = prepare(scenario)
-    return [Task(root, scenario, scenario_json, name, world, r, channels)
-            for r in range(scenario.replicates) for name, world in strategies.items()]
+    """The tasks of a run: every strategy (baseline first) of every replicate, at every design
+    point of the sweep if there is one."""
+    data = canonical(scenario)
+    scenario_json = json.dumps(data)  # key order matters: segments, touchpoints, edges
+    if scenario.sweep is None:
+        points: list[tuple[int | None, dict[str, Any] | None, Scenario]] = [(None, None, scenario)]
+    else:
+        points = [(k, values, at_point(data, values))
+                  for k, values in enumerate(design(scenario.sweep, scenario.seed))]
+    tasks = []
+    for point, values, world in points:
+        strategies, channels = prepare(world)
+        tasks += [Task(root, world, scenario_json, name, strategy, r, channels, point, values)
+                  for r in range(scenario.replicates) for name, strategy in strategies.items()]
+    return tasks
 
 
 def run(
@@ -244,13 +263,18 @@ def run(
     root.mkdir(parents=True, exist_ok=True)
     data = canonical(scenario)
     tasks = plan(root, scenario)
+    if scenario.sweep is not None:
+        points = {t.point: t.values for t in tasks}
+        write_comparison(pa.Table.from_pylist([{"point": k, **v} for k, v in points.items()]),
+                         root / "design.parquet")
     _write_atomically(root / "scenario.yaml", yaml.safe_dump(data, sort_keys=False))
     _write_atomically(root / "scenario.json", tasks[0].scenario_json)
     _write_atomically(root / MANIFEST, json.dumps({
         "scenario": scenario.name, "seed": scenario.seed, "replicates": scenario.replicates,
         "strategies": [BASELINE, *scenario.strategies], "cxsim_version": __version__,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "tasks": [{"strategy": t.strategy, "replicate": t.replicate} for t in tasks],
+        "tasks": [{"strategy": t.strategy, "replicate": t.replicate}
+                  | ({"point": t.point} if t.point is not None else {}) for t in tasks],
     }, indent=2))
     for name, strategy in scenario.strategies.items():
         if strategy.from_day >= scenario.horizon_days and progress is not None:
@@ -345,6 +369,9 @@ def compare(first: Run, second: Run | None = None, baseline: str = BASELINE) -> 
     strategies, replicate count and seed (with different seeds the pairs share no random numbers
     and the intervals are wider).
     """
+    if any(run.scenario.sweep is not None for run in (first, second) if run is not None):
+        raise RunError("a sweep's strategies are compared within each design point; use "
+                       "cxsim sensitivity for the swept parameters, or read the kpis table")
     kpis = first.table("kpis")
     metrics = (*HEADLINE, *(c for c in KPI_SCHEMA.names if c not in HEADLINE))
     order = first.manifest["strategies"]

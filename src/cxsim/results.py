@@ -43,9 +43,10 @@ class Provenance:
     seed: int
     strategy: str
     replicate: int
+    point: dict[str, Any] | None = None  # the design point's values, in a sweep
 
     def metadata(self, table: str) -> dict[bytes, bytes]:
-        return {
+        found = {
             b"cxsim.scenario": self.scenario_json.encode(),
             b"cxsim.seed": str(self.seed).encode(),
             b"cxsim.strategy": self.strategy.encode(),
@@ -53,11 +54,16 @@ class Provenance:
             b"cxsim.version": __version__.encode(),
             b"cxsim.table": table.encode(),
         }
+        if self.point is not None:
+            found[b"cxsim.point"] = json.dumps(self.point).encode()
+        return found
 
 
-def partition(root: Path, table: str, strategy: str, replicate: int) -> Path:
-    """The file of one table of one strategy and replicate."""
-    return root / table / f"strategy={strategy}" / f"replicate={replicate}" / "part-0.parquet"
+def partition(root: Path, table: str, strategy: str, replicate: int,
+              point: int | None = None) -> Path:
+    """The file of one table of one strategy and replicate (and design point, in a sweep)."""
+    folder = root / table if point is None else root / table / f"point={point}"
+    return folder / f"strategy={strategy}" / f"replicate={replicate}" / "part-0.parquet"
 
 
 def _temporary(path: Path) -> Path:
@@ -253,12 +259,14 @@ def kpis(model: JourneyModel) -> dict[str, float | None]:
 
 def read_table(run: str | Path, table: str) -> pa.Table:
     """One table of a run folder, all strategies and replicates, with ``strategy`` and
-    ``replicate`` columns from the partition names."""
+    ``replicate`` columns (and ``point``, in a sweep) from the partition names."""
     root = Path(run) / table
     if not root.is_dir():
         raise FileNotFoundError(f"{run}: no {table!r} table (no folder {root})")
-    partitioning = ds.partitioning(
-        pa.schema([("strategy", pa.string()), ("replicate", pa.int32())]), flavor="hive")
+    keys = [("strategy", pa.string()), ("replicate", pa.int32())]
+    if any(p.name.startswith("point=") for p in root.iterdir()):
+        keys.insert(0, ("point", pa.int32()))
+    partitioning = ds.partitioning(pa.schema(keys), flavor="hive")
     return ds.dataset(root, format="parquet", partitioning=partitioning,
                       exclude_invalid_files=True).to_table()
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from cxsim.distributions import Constant, Distribution, Normal, NumberShorthand
 
@@ -228,6 +228,42 @@ class Strategy(Strict):
     )
 
 
+class SweepParameter(Strict):
+    """One swept field: a range (``low``, ``high``) or a list of ``values`` (grid only)."""
+
+    low: float | None = None
+    high: float | None = None
+    values: list[Any] | None = Field(default=None, min_length=1)
+    steps: Annotated[int, Field(ge=2)] = Field(
+        default=3, description="Grid points between low and high (grid design only).")
+    integer: bool = Field(default=False, description="Round the values to whole numbers.")
+
+    @model_validator(mode="after")
+    def _range_or_values(self) -> SweepParameter:
+        if (self.values is None) == (self.low is None or self.high is None):
+            raise ValueError("give either low and high, or values")
+        if self.values is None and not self.low < self.high:  # type: ignore[operator]
+            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+
+class Sweep(Strict):
+    """Run the scenario at many design points: each sets the swept fields, then every strategy
+    and replicate runs there (results partitioned by ``point``)."""
+
+    design: Literal["grid", "lhs", "sobol", "saltelli", "morris"] = Field(
+        default="grid",
+        description="grid: every combination; lhs: Latin hypercube; sobol: scrambled Sobol "
+        "sequence (both scipy.stats.qmc); saltelli and morris: the samples that Sobol indices "
+        "and Morris screening need (cxsim sensitivity, pip install 'cxsim[sensitivity]').")
+    points: Annotated[int, Field(ge=1)] = Field(
+        default=16,
+        description="lhs, sobol: the number of points; saltelli: N, giving N·(k+2) points for "
+        "k parameters; morris: trajectories, giving r·(k+1) points.")
+    parameters: dict[str, SweepParameter] = Field(
+        min_length=1, description="Field paths (as for --set) and their ranges or values.")
+
+
 class Scenario(Strict):
     """One world to simulate, and the what-ifs to compare in it."""
 
@@ -244,6 +280,7 @@ class Scenario(Strict):
     economics: Economics = Field(default_factory=Economics)
     output: Output = Field(default_factory=Output)
     strategies: dict[Id, Strategy] = Field(default_factory=dict)
+    sweep: Sweep | None = None
 
     def channels(self) -> list[str]:
         """The channels of all touchpoints, in first-seen order."""

@@ -19,6 +19,7 @@ from cxsim.checks import strategy_worlds, world_problems
 from cxsim.problems import Problem, from_validation_error
 from cxsim.scenario import Scenario
 from cxsim.strategies import PatchError, set_path
+from cxsim.sweep import sweep_problems
 
 Position = tuple[int, int]
 
@@ -179,7 +180,7 @@ def parse_scenario(
     else:
         problems = world_problems(scenario)
         if not problems:
-            problems = strategy_worlds(scenario)[1]
+            problems = strategy_worlds(scenario)[1] + sweep_problems(scenario)
     lines += [located.locate(p) for p in problems]
     if lines:
         raise ScenarioError(lines)

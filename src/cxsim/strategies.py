@@ -21,7 +21,8 @@ from cxsim.scenario import Scenario, Strategy
 BASELINE = "baseline"
 
 #: Fields no strategy may change: they define the experiment, not the world.
-FIXED = ("name", "seed", "replicates", "horizon_days", "strategies", "output", "population.size")
+FIXED = ("name", "seed", "replicates", "horizon_days", "strategies", "sweep", "output",
+         "population.size")
 #: Fields that may change after day 0 inside ``population`` (traits are drawn on day 0).
 LATE_POPULATION = ("population.awareness_per_day",)
 

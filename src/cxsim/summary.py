@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import stats
 
 HEADLINE = ("nps", "retention", "revenue", "profit")
@@ -133,3 +134,25 @@ def format_differences(table: pa.Table, costs: bool = False) -> str:
     if n < 2:
         note = "One replicate: no confidence interval (run with --replicates 2 or more)."
     return "\n".join([*lines, note])
+
+
+def format_points(kpis: pa.Table, design: pa.Table, baseline: str = "baseline",
+                  limit: int = 20) -> str:
+    """A sweep's headline KPIs of the baseline at each design point (mean over replicates)."""
+    frame = kpis.filter(pc.equal(kpis["strategy"], baseline))
+    means = frame.group_by("point").aggregate([(k, "mean") for k in HEADLINE])
+    means = {row["point"]: row for row in means.to_pylist()}
+    names = [c for c in design.column_names if c != "point"]
+    header = " ".join([f"{'point':>5}", *(f"{n[-24:]:>24}" for n in names),
+                       *(f"{k:>12}" for k in HEADLINE)])
+    lines = [f"Sweep: {design.num_rows} design points, {baseline} strategy, mean over "
+             "replicates", header, "-" * len(header)]
+    for row in design.to_pylist()[:limit]:
+        mean = means.get(row["point"], {})
+        lines.append(" ".join([f"{row['point']:>5}", *(f"{row[n]!s:>24}"[:24] for n in names),
+                               *(f"{mean.get(f'{k}_mean', math.nan):>12,.3f}"
+                                 for k in HEADLINE)]))
+    if design.num_rows > limit:
+        lines.append(f"... {design.num_rows - limit} more points in design.parquet and kpis/")
+    lines.append("Sensitivity of a KPI to the swept fields: cxsim sensitivity RUN --kpi nps")
+    return "\n".join(lines)
