@@ -7,12 +7,13 @@ tests); ``run`` runs them all into a results folder (see :mod:`cxsim.results`) a
 
 from __future__ import annotations
 
+import itertools
 import json
 import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -111,17 +112,27 @@ def simulate(
 
 @dataclass(frozen=True)
 class Task:
-    """One strategy × replicate of a run."""
+    """One strategy × replicate (× design point, in a sweep) of a run.
+
+    Tasks are light: they share the run's scenario, and the world of their strategy (and design
+    point) is worked out where the task runs, so a sweep of many tasks costs the parent little.
+    """
 
     root: Path
     scenario: Scenario
     scenario_json: str
     strategy: str
-    world: StrategyWorld
     replicate: int
     channels: list[str]
     point: int | None = None  # the design point, in a sweep
     values: dict[str, Any] | None = None  # its values
+
+    def world(self) -> tuple[Scenario, StrategyWorld]:
+        """The scenario at this task's design point, and its strategy's world there."""
+        here = self.scenario if self.values is None else at_point(
+            canonical(self.scenario), self.values)
+        strategies, _ = prepare(here)
+        return here, strategies[self.strategy]
 
     def path(self, table: str) -> Path:
         return partition(self.root, table, self.strategy, self.replicate, self.point)
@@ -133,11 +144,11 @@ class Task:
 
 def run_task(task: Task) -> dict[str, Any]:
     """Simulate one task and write its tables; returns its kpis (a small summary)."""
-    scenario = task.scenario
+    scenario, strategy = task.world()
     provenance = Provenance(task.scenario_json, scenario.seed, task.strategy, task.replicate,
                             task.values)
     path = task.path("moments")
-    model = _model(scenario, task.world, task.replicate, task.channels,
+    model = _model(scenario, strategy, task.replicate, task.channels,
                    lambda m: MomentWriter(path, provenance, m))
     model.run()
     if isinstance(model.moment_sink, MomentWriter):
@@ -218,19 +229,14 @@ def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
 def plan(root: Path, scenario: Scenario) -> list[Task]:
     """The tasks of a run: every strategy (baseline first) of every replicate, at every design
     point of the sweep if there is one."""
-    data = canonical(scenario)
-    scenario_json = json.dumps(data)  # key order matters: segments, touchpoints, edges
-    if scenario.sweep is None:
-        points: list[tuple[int | None, dict[str, Any] | None, Scenario]] = [(None, None, scenario)]
-    else:
-        points = [(k, values, at_point(data, values))
-                  for k, values in enumerate(design(scenario.sweep, scenario.seed))]
-    tasks = []
-    for point, values, world in points:
-        strategies, channels = prepare(world)
-        tasks += [Task(root, world, scenario_json, name, strategy, r, channels, point, values)
-                  for r in range(scenario.replicates) for name, strategy in strategies.items()]
-    return tasks
+    scenario_json = json.dumps(canonical(scenario))  # key order matters: segments, touchpoints
+    points: list[tuple[int | None, dict[str, Any] | None]] = [(None, None)]
+    if scenario.sweep is not None:
+        points = list(enumerate(design(scenario.sweep, scenario.seed)))
+    strategies, channels = prepare(scenario)
+    return [Task(root, scenario, scenario_json, name, r, channels, point, values)
+            for point, values in points
+            for r in range(scenario.replicates) for name in strategies]
 
 
 def run(
@@ -320,16 +326,22 @@ def execute(
                 progress.done(task.strategy, task.replicate, figures,
                               time.perf_counter() - start)
         return
-    with _executor(workers, cluster) as pool:
-        started = {pool.submit(_timed_task, task): task for task in tasks}
+    waiting = iter(tasks)
+    with _executor(workers, cluster) as (pool, slots):
+        # two tasks in flight per worker: the parent's memory does not grow with the run
+        running = {pool.submit(_timed_task, t): t for t in itertools.islice(waiting, 2 * slots)}
         try:
-            for future in as_completed(started):
-                task = started[future]
-                figures, seconds = future.result()
-                if progress is not None:
-                    progress.done(task.strategy, task.replicate, figures, seconds)
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task = running.pop(future)
+                    figures, seconds = future.result()
+                    if progress is not None:
+                        progress.done(task.strategy, task.replicate, figures, seconds)
+                    for nxt in itertools.islice(waiting, 1):
+                        running[pool.submit(_timed_task, nxt)] = nxt
         except BaseException:
-            for future in started:
+            for future in running:
                 future.cancel()
             raise
 
@@ -340,14 +352,14 @@ def _timed_task(task: Task) -> tuple[dict[str, Any], float]:
 
 
 @contextmanager
-def _executor(workers: int, cluster: str | None) -> Iterator[Executor]:
+def _executor(workers: int, cluster: str | None) -> Iterator[tuple[Executor, int]]:
     """A process pool of ``workers`` (forkserver: each worker imports cxsim once), or the
-    executor of a Dask cluster (``pip install 'cxsim[dask]'``)."""
+    executor of a Dask cluster (``pip install 'cxsim[dask]'``), with its number of workers."""
     if cluster is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["cxsim.execution"])
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield pool
+            yield pool, workers
         return
     try:
         from distributed import Client
@@ -358,7 +370,8 @@ def _executor(workers: int, cluster: str | None) -> Iterator[Executor]:
     except OSError as error:
         raise RunError(f"cannot reach the Dask scheduler at {cluster}: {error}") from None
     with client, client.get_executor(pure=False) as pool:
-        yield pool
+        yield pool, max(1, sum(w.get("nthreads", 1)
+                               for w in client.scheduler_info()["workers"].values()))
 
 
 def compare(first: Run, second: Run | None = None, baseline: str = BASELINE) -> pa.Table:

@@ -6,6 +6,7 @@ The runner calls :meth:`Progress.start` once, :meth:`Progress.done` after each t
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from typing import Any, TextIO
@@ -27,7 +28,8 @@ def _figure(value: float | None, form: str) -> str:
 
 
 class Progress:
-    """Reports tasks done, the time left and the last task's figures.
+    """Reports tasks done, the time left and a running summary: each strategy's mean NPS over
+    the tasks finished so far.
 
     Args:
         stream: where to write (standard error by default).
@@ -44,6 +46,7 @@ class Progress:
         self.every = every_seconds
         self.total = self.finished = self.first = 0
         self.began = self.said = time.monotonic()
+        self.nps: dict[str, list[float]] = {}
 
     def start(self, total: int, already_done: int = 0) -> None:
         self.total, self.finished, self.first = total, already_done, already_done
@@ -57,19 +60,25 @@ class Progress:
         now = time.monotonic()
         new = self.finished - self.first
         left = (now - self.began) / new * (self.total - self.finished) if new else 0.0
-        last = (f"{strategy} replicate {replicate}: NPS {_figure(figures.get('nps'), '.1f')}, "
-                f"retention {_figure(figures.get('retention'), '.3f')} ({seconds:.1f}s)")
+        if figures.get("nps") is not None:
+            self.nps.setdefault(strategy, []).append(figures["nps"])
+        running = "mean NPS " + ", ".join(f"{name} {sum(v) / len(v):.1f}"
+                                          for name, v in self.nps.items())
         if self.interactive:
             filled = self.WIDTH * self.finished // max(self.total, 1)
             bar = "#" * filled + "-" * (self.WIDTH - filled)
+            line = (f"[{bar}] {self.finished}/{self.total} tasks, {_duration(left)} left | "
+                    f"{running}")
+            width = shutil.get_terminal_size().columns - 1
             end = "\n" if self.finished == self.total else ""
-            self.stream.write(f"\r\033[K[{bar}] {self.finished}/{self.total} tasks, "
-                              f"{_duration(left)} left | {last}{end}")
+            self.stream.write(f"\r\033[K{line[:width]}{end}")
             self.stream.flush()
         elif now - self.said >= self.every or self.finished == self.total or new == 1:
             self.said = now
-            self._line(f"{self.finished}/{self.total} tasks done, about {_duration(left)} left "
-                       f"(last: {last})")
+            last = (f"{strategy} replicate {replicate}: NPS "
+                    f"{_figure(figures.get('nps'), '.1f')} in {seconds:.1f}s")
+            self._line(f"{self.finished}/{self.total} tasks done, about {_duration(left)} left; "
+                       f"last {last}; {running}")
 
     def note(self, text: str) -> None:
         if self.interactive:
