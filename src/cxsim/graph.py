@@ -37,6 +37,7 @@ class JourneyGraph:
     weights: np.ndarray  # (touchpoints, segments, K) weights
     by_preference: np.ndarray  # (touchpoints, K) bool: scaled by channel preference
     cumulative: np.ndarray  # (touchpoints, segments, K) cumulative weights, normalised to 1
+    forks: np.ndarray  # (touchpoints,) bool: more than one edge leaves
     quality: list[Distribution]
     quality_loc: np.ndarray  # quality = loc + scale · Φ⁻¹(u) where the distribution is normal
     quality_scale: np.ndarray  # or constant (scale 0); NaN where it is another distribution
@@ -119,6 +120,7 @@ class JourneyGraph:
             weights=weights,
             by_preference=by_preference,
             cumulative=cumulative,
+            forks=(weights > 0).any(axis=1).sum(axis=1) > 1,
             quality=quality,
             quality_loc=np.array([_location_scale(q)[0] for q in quality]),
             quality_scale=np.array([_location_scale(q)[1] for q in quality]),

@@ -209,8 +209,13 @@ class JourneyModel(mesa.Model):
             self.today.finishing.append(moving[done])
             moving, at = moving[~done], at[~done]
             serial = self.step_of(moving)
-            u = self.streams.uniform("route", moving, serial=serial)
-            nxt = graph.choose_next(at, p.segment[moving], p.channel_preference[moving], u)
+            nxt = graph.targets[at, 0]  # where only one edge leaves, there is nothing to draw
+            forks = graph.forks[at]
+            if forks.any():
+                who = moving[forks]
+                u = self.streams.uniform("route", who, serial=serial[forks])
+                nxt[forks] = graph.choose_next(at[forks], p.segment[who],
+                                               p.channel_preference[who], u)
             self.meet(moving, nxt, serial)
             moving = moving[p.due_day[moving] == day]
         p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
