@@ -104,19 +104,25 @@ def test_a_real_dask_cluster_gives_the_same_results(serial_run, tmp_path):
             process.wait(timeout=30)
 
 
-def test_a_run_killed_midway_resumes_to_the_uninterrupted_result(serial_run, tmp_path):
+@pytest.mark.parametrize("stop, workers", [(signal.SIGKILL, "1"), (signal.SIGINT, "2")],
+                         ids=["kill", "ctrl-c"])
+def test_a_run_stopped_midway_resumes_to_the_uninterrupted_result(serial_run, tmp_path, stop,
+                                                                   workers):
     out = tmp_path / "killed"
     process = subprocess.Popen(
         [sys.executable, "-m", "cxsim.cli", "run", "scenarios/hotel.yaml", "--out", str(out),
-         "--replicates", "3", "--workers", "1", *[a for s in SMALL for a in ("--set", s)]],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+         "--replicates", "3", "--workers", workers, *[a for s in SMALL for a in ("--set", s)]],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     while len(list(out.glob("kpis/*/*/part-0.parquet"))) < 2:
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    os.killpg(process.pid, stop)
+    _, stderr = process.communicate(timeout=60)
+    if stop == signal.SIGINT:
+        assert process.returncode == 130
+        assert f"finish the run with: cxsim run --resume {out}" in stderr
     finished = len(list(out.glob("kpis/*/*/part-0.parquet")))
     assert 2 <= finished < 12, "the kill came too late to test anything"
 

@@ -11,14 +11,24 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxsim import __version__
-from cxsim.execution import RunError, compare, open_run, resume, run, write_comparison
+from cxsim.execution import (
+    RunError,
+    compare,
+    default_folder,
+    open_run,
+    resume,
+    run,
+    write_comparison,
+)
 from cxsim.progress import Progress
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import ScenarioError, load_scenario
@@ -156,8 +166,9 @@ def _run(args: argparse.Namespace) -> int:
             raise RunError(f"--resume continues the run as it was started: drop {', '.join(given)}")
         result = open_run(args.resume)
         say(f"Resuming {_describe(result.scenario)} in {result.path}")
-        result = resume(result.path, workers=args.workers, cluster=args.cluster,
-                        progress=progress)
+        with _keeping(result.path):
+            result = resume(result.path, workers=args.workers, cluster=args.cluster,
+                            progress=progress)
     else:
         if args.scenario is None:
             raise RunError("give a SCENARIO file to run, or --resume DIR")
@@ -168,14 +179,39 @@ def _run(args: argparse.Namespace) -> int:
             overrides.append(f"seed={args.seed}")
         scenario = load_scenario(args.scenario, overrides)
         say(f"Running {_describe(scenario)}")
-        result = run(scenario, out=args.out, workers=args.workers, cluster=args.cluster,
-                     progress=progress)
+        folder = Path(args.out) if args.out else default_folder(scenario)
+        with _keeping(folder):
+            result = run(scenario, out=folder, workers=args.workers, cluster=args.cluster,
+                         progress=progress)
     say(f"Done in {time.perf_counter() - start:.1f} s.\n")
     print(f"Scenario {result.scenario.name}: each strategy against the baseline\n")
     print(result.summary())
     print(f"\nResults: {result.path}  (tables customers, moments, daily, kpis; see "
           "docs/results.md; compare with: cxsim compare " + str(result.path) + ")")
     return 0
+
+
+class _StoppedError(Exception):
+    """A run that stopped midway; its message says how to finish it."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@contextmanager
+def _keeping(folder: Path) -> Iterator[None]:
+    """Turn an interruption or a failure midway into a message on how to finish the run."""
+    finish = (f"every task that had finished is kept in {folder}; finish the run with: "
+              f"cxsim run --resume {folder}")
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise _StoppedError(f"interrupted: {finish}", 130) from None
+    except BrokenProcessPool:
+        raise _StoppedError(f"a worker process died (out of memory?): {finish}", 1) from None
+    except OSError as error:
+        raise _StoppedError(f"{error}: {finish}", 1) from None
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -252,18 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RunError, SensitivityError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except _StoppedError as stopped:
+        print(f"\nerror: {stopped}", file=sys.stderr)
+        return stopped.status
     except KeyboardInterrupt:
-        print("\ninterrupted: every task that had finished is kept in the results folder; "
-              "finish the run with cxsim run --resume DIR", file=sys.stderr)
+        print("\ninterrupted", file=sys.stderr)
         return 130
-    except BrokenProcessPool:
-        print("error: a worker process died (out of memory?); every task that had finished is "
-              "kept; finish the run with cxsim run --resume DIR", file=sys.stderr)
-        return 1
-    except OSError as error:
-        print(f"error: {error}; every task that had finished is kept; when fixed, finish the "
-              "run with cxsim run --resume DIR", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":
