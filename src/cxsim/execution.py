@@ -287,6 +287,7 @@ def run(
             progress.note(f"warning: strategy {name} starts on day {strategy.from_day}, after "
                           f"the horizon ({scenario.horizon_days} days): it will equal the baseline")
     execute(tasks, len(tasks), workers, cluster, progress)
+    _record_finish(root)
     return Run(root)
 
 
@@ -305,6 +306,7 @@ def resume(
         leftover.unlink()
     missing = result.missing()
     execute(missing, len(result.manifest["tasks"]), workers, cluster, progress)
+    _record_finish(result.path)
     return result
 
 
@@ -409,6 +411,14 @@ def write_comparison(table: pa.Table, path: Path) -> Path:
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, path)
     return path
+
+
+def _record_finish(root: Path) -> None:
+    """Note in the manifest when the run's last task finished (``cxsim status`` reads the files:
+    a task is done when its kpis file exists, whatever the manifest says)."""
+    manifest = json.loads((root / MANIFEST).read_text())
+    manifest["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    _write_atomically(root / MANIFEST, json.dumps(manifest, indent=2))
 
 
 def _write_atomically(path: Path, text: str) -> None:
