@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from cxsim import __version__
 from cxsim.execution import (
+    Run,
     RunError,
     compare,
     default_folder,
@@ -88,6 +89,19 @@ def parser() -> argparse.ArgumentParser:
     _add_overrides(p)
     _add_execution(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    p.add_argument("--report", action="store_true",
+                   help="also write report.html into the results folder (see cxsim report)")
+
+    r = commands.add_parser(
+        "report", help="write a self-contained HTML report of a run",
+        description="Write one HTML file (images and styles inside; opens offline; printable) "
+                    "that tells the story of a run: the question, each strategy against the "
+                    "baseline with 95%% intervals, loyalty over time, traffic through the "
+                    "journey, moments of truth, and how to reproduce the run. Needs matplotlib: "
+                    "pip install 'cxsim[report]'.")
+    r.add_argument("run", metavar="RUN", help="results folder")
+    r.add_argument("-o", "--output", metavar="FILE",
+                   help="where to write (default: RUN/report.html)")
 
     s = commands.add_parser(
         "status", help="say which tasks of a results folder are done",
@@ -188,6 +202,25 @@ def _run(args: argparse.Namespace) -> int:
     print(result.summary())
     print(f"\nResults: {result.path}  (tables customers, moments, daily, kpis; see "
           "docs/results.md; compare with: cxsim compare " + str(result.path) + ")")
+    if args.report:
+        print(f"Report: {_write_report(result)}  (open it in a browser)")
+    return 0
+
+
+def _write_report(result: Run, output: str | None = None) -> Path:
+    try:  # plotting is an optional extra
+        from cxsim.report import write_report
+    except ImportError as missing:
+        raise RunError(str(missing)) from None
+    return write_report(result, output)
+
+
+def _report(args: argparse.Namespace) -> int:
+    result = open_run(args.run)
+    if result.missing():
+        raise RunError(f"{result.path}: the run is not finished; finish it with: "
+                       f"cxsim run --resume {result.path}")
+    print(f"Report: {_write_report(result, args.output)}")
     return 0
 
 
@@ -275,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().print_help()
         return 2
     command = {"run": _run, "validate": _validate, "schema": _schema, "status": _status,
-               "compare": _compare, "sensitivity": _sensitivity}[args.command]
+               "compare": _compare, "sensitivity": _sensitivity,
+               "report": _report}[args.command]
     try:
         return command(args)
     except ScenarioError as error:
