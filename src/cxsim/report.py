@@ -3,10 +3,11 @@
 Sections, in reading order: the question (scenario, population, strategies and their costs); the
 answer (each strategy against the baseline, as a table and a forest plot of 95% intervals);
 loyalty over time; the journey (traffic along the touchpoint graph); moments of truth (where
-disconfirmation is, and which touchpoints give the peaks and the ends customers remember);
-service and word of mouth when the run has them; the fine print (seed, version, scenario, how to
-reproduce). Plots are matplotlib figures (``pip install 'cxsim[report]'``) embedded as SVG, in
-the Okabe–Ito colour-blind-safe palette with a line style per strategy, so they read in grey.
+disconfirmation is, and which touchpoints give the peaks and the ends customers remember); the
+fine print (seed, version, scenario, how to reproduce). Sections for service episodes and word of
+mouth come with the tables that hold them. Plots are matplotlib figures (``pip install
+'cxsim[report]'``) embedded as SVG, in the Okabe–Ito colour-blind-safe palette with a line style
+per strategy, so they read in grey.
 """
 
 from __future__ import annotations
@@ -262,26 +263,6 @@ def _moments_of_truth(moments: pd.DataFrame | None) -> str:
     return _section("moments", "Moments of truth", body)
 
 
-def _optional(run: Run) -> str:
-    found = []
-    if (run.path / "contacts").is_dir():
-        found.append(_section("service", "Service", "<p>This run has a contacts table; see "
-                              "docs/results.md for its columns.</p>"))
-    daily = run.table("daily")
-    if "aware" in daily.column_names:
-        plt = _pyplot()
-        frame = daily.to_pandas()
-        figure, ax = plt.subplots(figsize=(6, 3))
-        for i, strategy in enumerate(run.manifest["strategies"]):
-            mine = frame[frame.strategy == strategy].groupby("day")["aware"].mean()
-            ax.plot(mine.index, mine, label=strategy, **_style(i))
-        ax.set_xlabel("day")
-        ax.set_ylabel("aware (people)")
-        ax.legend(fontsize=7, frameon=False)
-        found.append(_section("wom", "Word of mouth", _embed(figure, "awareness over time")))
-    return "".join(found)
-
-
 def _fine_print(run: Run) -> str:
     scenario = run.scenario
     text = yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
@@ -319,7 +300,7 @@ def build_report(run: Run) -> str:
     """The whole report as one HTML document (styles and images inside)."""
     moments = _moments(run)
     sections = [_question(run), _answer(run), _over_time(run), _journey(run, moments),
-                _moments_of_truth(moments), _optional(run), _fine_print(run)]
+                _moments_of_truth(moments), _fine_print(run)]
     links = " ".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("answer", "answer"), ("time", "over time"), ("journey", "journey"),
         ("moments", "moments of truth"), ("fine-print", "fine print")))
