@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtri
@@ -38,6 +38,9 @@ class JourneyGraph:
     by_preference: np.ndarray  # (touchpoints, K) bool: scaled by channel preference
     cumulative: np.ndarray  # (touchpoints, segments, K) cumulative weights, normalised to 1
     forks: np.ndarray  # (touchpoints,) bool: more than one edge leaves
+    personalised: bool = field(init=False)  # any touchpoint personalised
+    weighted: bool = field(init=False)  # any importance other than 1
+    priced: bool = field(init=False)  # any price premium
     quality: list[Distribution]
     quality_loc: np.ndarray  # quality = loc + scale · Φ⁻¹(u) where the distribution is normal
     quality_scale: np.ndarray  # or constant (scale 0); NaN where it is another distribution
@@ -52,20 +55,11 @@ class JourneyGraph:
     revenue: np.ndarray
     duration_days: np.ndarray
 
-    @property
-    def personalised(self) -> bool:
-        """Whether any touchpoint is personalised (else the term can be skipped)."""
-        return bool(self.personalisation.any())
-
-    @property
-    def weighted(self) -> bool:
-        """Whether any touchpoint's importance differs from 1 (else the weighting is skipped)."""
-        return bool((self.importance != 1).any())
-
-    @property
-    def priced(self) -> bool:
-        """Whether any touchpoint has a price premium (else the term can be skipped)."""
-        return bool(self.price_premium.any())
+    def __post_init__(self) -> None:
+        # terms of a moment of truth that this world can skip, worked out once
+        object.__setattr__(self, "personalised", bool(self.personalisation.any()))
+        object.__setattr__(self, "weighted", bool((self.importance != 1).any()))
+        object.__setattr__(self, "priced", bool(self.price_premium.any()))
 
     @classmethod
     def compile(
@@ -233,13 +227,13 @@ def graph_problems(scenario: Scenario) -> list[Problem]:
         hint = f"; known: {', '.join(known)}" if len(known) <= 20 else ""
         problems.append(Problem(path, f"unknown touchpoint {tp!r}{hint}"))
 
-    for field in ("entries", "returning_entries"):
-        weights = getattr(journey, field) or {}
+    for which in ("entries", "returning_entries"):
+        weights = getattr(journey, which) or {}
         for tp in weights:
             if tp not in known:
-                unknown(("journey", field, tp), tp)
-        if getattr(journey, field) is not None and sum(weights.values()) <= 0:
-            problems.append(Problem(("journey", field), "entry weights must have a positive sum"))
+                unknown(("journey", which, tp), tp)
+        if getattr(journey, which) is not None and sum(weights.values()) <= 0:
+            problems.append(Problem(("journey", which), "entry weights must have a positive sum"))
     for i, tp in enumerate(journey.exits):
         if tp not in known:
             unknown(("journey", "exits", i), tp)
