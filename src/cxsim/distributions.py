@@ -32,11 +32,6 @@ class _Distribution(BaseModel):
         """Values at the probabilities ``u`` (the inverse CDF)."""
         raise NotImplementedError
 
-    @property
-    def mean(self) -> float:
-        """The distribution's expected value."""
-        raise NotImplementedError
-
 
 class Constant(_Distribution):
     """Always the same value."""
@@ -46,10 +41,6 @@ class Constant(_Distribution):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return np.full(u.shape, self.value)
-
-    @property
-    def mean(self) -> float:
-        return self.value
 
 
 class Normal(_Distribution):
@@ -61,10 +52,6 @@ class Normal(_Distribution):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.mean_ + self.sd * ndtri(u)
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
 
 
 class TruncatedNormal(_Distribution):
@@ -89,10 +76,6 @@ class TruncatedNormal(_Distribution):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self._frozen().ppf(u)
 
-    @property
-    def mean(self) -> float:
-        return float(self._frozen().mean())
-
 
 class Beta(_Distribution):
     """Beta(``a``, ``b``) rescaled from [0, 1] to [``low``, ``high``]."""
@@ -112,10 +95,6 @@ class Beta(_Distribution):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.low + (self.high - self.low) * stats.beta.ppf(u, self.a, self.b)
 
-    @property
-    def mean(self) -> float:
-        return self.low + (self.high - self.low) * self.a / (self.a + self.b)
-
 
 class LogNormal(_Distribution):
     """Log-normal given by the ``mean`` and ``sd`` of the variable itself (not of its log)."""
@@ -131,10 +110,6 @@ class LogNormal(_Distribution):
     def ppf(self, u: np.ndarray) -> np.ndarray:
         mu, sigma = self._log_params()
         return np.exp(mu + sigma * ndtri(u))
-
-    @property
-    def mean(self) -> float:
-        return self.mean_
 
 
 class Uniform(_Distribution):
@@ -152,10 +127,6 @@ class Uniform(_Distribution):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.low + (self.high - self.low) * u
-
-    @property
-    def mean(self) -> float:
-        return (self.low + self.high) / 2
 
 
 @dataclass(frozen=True)
@@ -186,3 +157,44 @@ Distribution = Annotated[
     NumberShorthand("value", (("dist", "constant"),)),
 ]
 """Any distribution a scenario may name, chosen by its ``dist`` key; a bare number is a constant."""
+
+
+class DistributionTable:
+    """One distribution per group (per touchpoint, per segment), drawn for many at once.
+
+    Normal, constant and log-normal distributions are all x = g(loc + scale·Φ⁻¹(u)) with g the
+    identity or exp, so a batch mixing groups is drawn with a few array operations; other
+    distributions are drawn group by group.
+    """
+
+    def __init__(self, distributions: list[Any]) -> None:
+        self.distributions = distributions
+        shapes = [self._shape(d) for d in distributions]
+        self.loc = np.array([s[0] for s in shapes])
+        self.scale = np.array([s[1] for s in shapes])
+        self.log = np.array([s[2] for s in shapes])
+        self.general = np.isnan(self.loc)
+        self.any_log = bool(self.log.any())
+
+    @staticmethod
+    def _shape(distribution: Any) -> tuple[float, float, bool]:
+        if isinstance(distribution, Normal):
+            return distribution.mean_, distribution.sd, False
+        if isinstance(distribution, Constant):
+            return distribution.value, 0.0, False
+        if isinstance(distribution, LogNormal):
+            mu, sigma = distribution._log_params()
+            return mu, sigma, True
+        return math.nan, math.nan, False
+
+    def ppf(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Values for individuals of ``group`` at probabilities ``u``."""
+        values = self.loc[group] + self.scale[group] * ndtri(u)
+        if self.any_log:
+            values = np.where(self.log[group], np.exp(values), values)
+        other = self.general[group]
+        if other.any():
+            for g in np.unique(group[other]):
+                here = group == g
+                values[here] = self.distributions[g].ppf(u[here])
+        return values

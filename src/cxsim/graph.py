@@ -10,14 +10,12 @@ of journeys ending at each exit is given by the fundamental matrix N = (I − Q)
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtri
 
-from cxsim.distributions import Constant, Distribution, Normal
+from cxsim.distributions import Constant, DistributionTable
 from cxsim.problems import Problem
 from cxsim.scenario import STAGES, Scenario
 
@@ -41,9 +39,7 @@ class JourneyGraph:
     personalised: bool = field(init=False)  # any touchpoint personalised
     weighted: bool = field(init=False)  # any importance other than 1
     priced: bool = field(init=False)  # any price premium
-    quality: list[Distribution]
-    quality_loc: np.ndarray  # quality = loc + scale · Φ⁻¹(u) where the distribution is normal
-    quality_scale: np.ndarray  # or constant (scale 0); NaN where it is another distribution
+    quality: DistributionTable  # one quality distribution per touchpoint
     stage: np.ndarray  # index into STAGES
     channel: np.ndarray  # index into channels
     importance: np.ndarray
@@ -115,9 +111,7 @@ class JourneyGraph:
             by_preference=by_preference,
             cumulative=cumulative,
             forks=(weights > 0).any(axis=1).sum(axis=1) > 1,
-            quality=quality,
-            quality_loc=np.array([_location_scale(q)[0] for q in quality]),
-            quality_scale=np.array([_location_scale(q)[1] for q in quality]),
+            quality=DistributionTable(quality),
             stage=np.array([STAGES.index(tp.stage) if tp else 0 for tp in present]),
             channel=np.array([channels.index(tp.channel) if tp else 0 for tp in present]),
             importance=column("importance"),
@@ -169,13 +163,7 @@ class JourneyGraph:
 
     def draw_quality(self, tp: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Experienced quality at touchpoints ``tp`` from uniform draws ``u`` (inverse CDF)."""
-        quality = self.quality_loc[tp] + self.quality_scale[tp] * ndtri(u)
-        other = np.isnan(quality)
-        if other.any():
-            for t in np.unique(tp[other]):
-                here = tp == t
-                quality[here] = self.quality[t].ppf(u[here])
-        return quality
+        return self.quality.ppf(tp, u)
 
     # ----------------------------------------------------------------------------------------
     # closed forms for validation
@@ -206,14 +194,6 @@ class JourneyGraph:
         start = self.entry_weights / self.entry_weights.sum()
         shares = start[transient] @ fundamental @ r + start[exits]
         return {self.ids[e]: float(s) for e, s in zip(exits, shares, strict=True)}
-
-
-def _location_scale(quality: Distribution) -> tuple[float, float]:
-    if isinstance(quality, Normal):
-        return quality.mean, quality.sd
-    if isinstance(quality, Constant):
-        return quality.value, 0.0
-    return math.nan, math.nan
 
 
 def graph_problems(scenario: Scenario) -> list[Problem]:

@@ -29,6 +29,7 @@ import numpy as np
 from mesa.time import Priority
 
 from cxsim.checks import rule_specs
+from cxsim.distributions import DistributionTable
 from cxsim.graph import JourneyGraph
 from cxsim.population import NEVER, Population, Status, awareness_day_after
 from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
@@ -51,13 +52,15 @@ class World:
     memory: JourneyMemory
     attitude: AttitudeUpdate
     loyalty: Loyalty
+    inter_purchase: DistributionTable  # one per segment
 
     @classmethod
     def build(cls, scenario: Scenario, ids: list[str], channels: list[str]) -> World:
         rules = {kind: make_rule(kind, spec.rule, spec.model_extra or {})
                  for kind, (_, spec) in rule_specs(scenario).items()}
+        gaps = [s.inter_purchase_days for s in scenario.population.segments.values()]
         return cls(scenario=scenario, graph=JourneyGraph.compile(scenario, ids, channels),
-                   **rules)
+                   inter_purchase=DistributionTable(gaps), **rules)
 
 
 @dataclass
@@ -315,12 +318,8 @@ class JourneyModel(mesa.Model):
         stays = self.streams.uniform("return", who, serial=p.journeys[who]) < (
             world.loyalty.return_probability(p.attitude[who]))
         back = who[stays]
-        gap = np.empty(len(back))
         u = self.streams.uniform("inter_purchase", back, serial=p.journeys[back])
-        segments = list(world.scenario.population.segments.values())
-        for s in np.unique(p.segment[back]):
-            mine = p.segment[back] == s
-            gap[mine] = segments[s].inter_purchase_days.ppf(u[mine])
+        gap = world.inter_purchase.ppf(p.segment[back].astype(np.intp), u)
         p.due_day[back] = day + np.maximum(np.rint(gap), 1).astype(np.int32)
         gone = who[~stays]
         p.set_status(gone, Status.CHURNED)
@@ -355,4 +354,5 @@ class JourneyModel(mesa.Model):
 def nps(scores: np.ndarray) -> float:
     """Net Promoter Score: % promoters (9–10) − % detractors (0–6) (Reichheld 2003)."""
     scores = np.asarray(scores)
-    return float(100.0 * ((scores >= 9).mean() - (scores <= 6).mean()))
+    promoters, detractors = np.count_nonzero(scores >= 9), np.count_nonzero(scores <= 6)
+    return 100.0 * (promoters - detractors) / len(scores)

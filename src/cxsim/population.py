@@ -7,13 +7,15 @@ random stream (:mod:`cxsim.streams`). Rows are never reused or compacted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import Any
 
 import numpy as np
 
-from cxsim.distributions import Constant
-from cxsim.scenario import Scenario
+from cxsim.distributions import Constant, DistributionTable
+from cxsim.scenario import Scenario, Segment
 from cxsim.streams import Streams
 
 NEVER = np.iinfo(np.int32).max
@@ -99,13 +101,11 @@ class Population:
             len(segments) - 1,
         ).astype(np.int8)
 
-        def trait(name: str, pick: object) -> np.ndarray:
-            values = np.empty(n, dtype=np.float32)
-            u = streams.uniform(f"trait.{name}", slots)
-            for s, seg in enumerate(segments):
-                mine = segment == s
-                values[mine] = pick(seg).ppf(u[mine])  # type: ignore[operator]
-            return values
+        groups = segment.astype(np.intp)
+
+        def trait(name: str, pick: Callable[[Segment], Any]) -> np.ndarray:
+            table = DistributionTable([pick(seg) for seg in segments])
+            return table.ppf(groups, streams.uniform(f"trait.{name}", slots)).astype(np.float32)
 
         preference = np.ones((n, len(channels)), dtype=np.float32)
         for c, channel in enumerate(channels):  # a weight: negative draws count as 0
