@@ -35,6 +35,7 @@ from cxsim.scenario import Scenario
 from cxsim.scenario_file import ScenarioError, load_scenario
 from cxsim.sensitivity import SensitivityError, format_sensitivity, sensitivity
 from cxsim.summary import HEADLINE, format_differences
+from cxsim.sweep import SweepError, design
 
 EPILOG = """\
 examples:
@@ -163,9 +164,12 @@ def _add_execution(parser: argparse.ArgumentParser) -> None:
 
 def _describe(scenario: Scenario) -> str:
     p = scenario.population
+    sweep = scenario.sweep
+    swept = (f", a {sweep.design} sweep of {len(design(sweep, scenario.seed))} points over "
+             f"{len(sweep.parameters)} field(s)" if sweep is not None else "")
     return (f"{scenario.name}: {p.size:,} people in {len(p.segments)} segment(s), "
             f"{len(scenario.touchpoints)} touchpoints, {len(scenario.strategies)} strategies, "
-            f"{scenario.horizon_days} days x {scenario.replicates} replicates")
+            f"{scenario.horizon_days} days x {scenario.replicates} replicates{swept}")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -319,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in error.lines:
             print(f"  {line}", file=sys.stderr)
         return 2
-    except (RunError, SensitivityError) as error:
+    except (RunError, SensitivityError, SweepError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except _StoppedError as stopped:

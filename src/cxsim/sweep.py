@@ -30,13 +30,17 @@ def salib_problem(sweep: Sweep) -> dict[str, Any]:
             "bounds": [[p.low, p.high] for p in sweep.parameters.values()]}
 
 
+class SweepError(Exception):
+    """A sweep that cannot be laid out (an optional library is missing)."""
+
+
 def _salib() -> Any:
     try:
         import SALib.sample.morris
         import SALib.sample.sobol
     except ImportError:
-        raise RuntimeError("the saltelli and morris designs need SALib: "
-                           "pip install 'cxsim[sensitivity]'") from None
+        raise SweepError("the saltelli and morris designs need SALib: "
+                         "pip install 'cxsim[sensitivity]'") from None
     return SALib.sample
 
 
