@@ -262,3 +262,46 @@ def test_a_customer_who_cares_for_no_channel_on_offer_still_moves_on():
     daily = simulate(scenario, moments=False)["daily"].to_pandas()
     assert daily.journeys_started.iloc[0] == 2000
     assert (daily.journeys_completed == daily.journeys_started).all()  # all leave through x
+
+
+# --------------------------------------------------------------------------------------------
+# Bass diffusion (Bass 1969)
+
+
+def bass(t: float, p: float, q: float) -> float:
+    """The Bass adoption curve F(t)."""
+    e = math.exp(-(p + q) * t)
+    return (1 - e) / (1 + q / p * e)
+
+
+def test_awareness_on_a_fully_mixed_population_follows_the_bass_curve():
+    """The mean adoption curve over replicates matches Bass within its standard error (word of
+    mouth amplifies early chance, so the spread is estimated from the replicates, not taken
+    as binomial)."""
+    p, q, n, replicates = 0.03, 0.38, 100_000, 12
+    assert bass(5, p, q) == pytest.approx(0.3312, abs=1e-4)
+    assert bass(10, p, q) == pytest.approx(0.8128, abs=1e-4)
+    scenario = tiny_scenario({
+        "population.existing_customers": 0.0,
+        "population.awareness_per_day": 1 - math.exp(-p),  # a daily chance with rate p
+        "word_of_mouth.imitation_per_day": q,
+        "population.segments.everyone.inter_purchase_days": 1000,
+    }, size=n, horizon_days=15)
+    curves = np.array([simulate(scenario, replicate=r, moments=False)["daily"]
+                       .column("aware").to_numpy() / n for r in range(replicates)])
+    for t in (2, 5, 10, 15):
+        share = curves[:, t - 1]  # at the end of day t - 1, t days have passed
+        se = share.std(ddof=1) / math.sqrt(replicates)
+        assert abs(share.mean() - bass(t, p, q)) < Z * se, (t, share.mean(), bass(t, p, q), se)
+
+
+def test_without_word_of_mouth_awareness_is_a_daily_coin():
+    p, n = 0.05, 100_000
+    scenario = tiny_scenario({"population.existing_customers": 0.0,
+                              "population.awareness_per_day": p,
+                              "population.segments.everyone.inter_purchase_days": 1000},
+                             size=n, horizon_days=10)
+    aware = simulate(scenario, moments=False)["daily"].column("aware").to_numpy()
+    for day in range(10):
+        f = 1 - (1 - p) ** (day + 1)
+        assert abs(aware[day] / n - f) < Z * math.sqrt(f * (1 - f) / n)

@@ -7,16 +7,18 @@ it concerns at once.
 
 One day is a fixed sequence of phases, listed in :attr:`JourneyModel.phases`:
 
-1. ``arrive`` — prospects who became aware and customers due back start a journey at an entry
+1. ``hear`` — prospects become aware through promotion and word of mouth (Bass diffusion,
+   :mod:`cxsim.awareness`);
+2. ``arrive`` — prospects who became aware and customers due back start a journey at an entry
    touchpoint, which is their first moment of truth;
-2. ``travel`` — customers due to leave a touchpoint move along the graph to the next one and meet
+3. ``travel`` — customers due to leave a touchpoint move along the graph to the next one and meet
    a moment of truth there (quality, disconfirmation, felt value, journey memory); customers at a
    touchpoint that takes no time move on the same day (hop after hop);
-3. ``close_journeys`` — journeys that reached an exit are evaluated (journey memory), attitude and
+4. ``close_journeys`` — journeys that reached an exit are evaluated (journey memory), attitude and
    expectation are updated and the customer says how likely they are to recommend (0–10);
-4. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
+5. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
    churns;
-5. ``record`` — the day's figures are kept for the ``daily`` table.
+6. ``record`` — the day's figures are kept for the ``daily`` table.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ import mesa
 import numpy as np
 from mesa.time import Priority
 
+from cxsim.awareness import Awareness, thresholds
 from cxsim.checks import rule_specs
 from cxsim.distributions import DistributionTable
 from cxsim.graph import JourneyGraph
-from cxsim.population import NEVER, Population, Status, awareness_day_after
+from cxsim.population import NEVER, Population, Status
 from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
 from cxsim.scenario import Scenario, Strategy
 from cxsim.streams import Streams
@@ -74,6 +77,7 @@ class Today:
     finished: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     scores: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int8))
     churned: int = 0
+    aware: int = 0
     moments: int = 0
 
 
@@ -92,7 +96,7 @@ class JourneyModel(mesa.Model):
     Call :meth:`keep_moments` to receive the moments of truth as they happen.
     """
 
-    phases = ("arrive", "travel", "close_journeys", "decide", "record")
+    phases = ("hear", "arrive", "travel", "close_journeys", "decide", "record")
 
     def __init__(
         self,
@@ -112,6 +116,9 @@ class JourneyModel(mesa.Model):
         people_of = strategy[0] if from_start else scenario  # type: ignore[index]
         self.people = Population.draw(people_of, self.streams, self.world.graph.channels)
         self.people.ensure_memory(self.world.memory.state)
+        prospects = np.flatnonzero(self.people.status == Status.PROSPECT)
+        self.awareness = Awareness(
+            thresholds(self.streams.uniform("awareness", np.arange(self.people.size))), prospects)
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
         self.strategy_cost = 0.0
@@ -121,7 +128,7 @@ class JourneyModel(mesa.Model):
         if strategy is not None:
             self._strategy_world = World.build(strategy[0], ids, channels)
             if strategy[1].from_day == 0:
-                self.adopt_strategy(at_start=True)
+                self.adopt_strategy()
             else:  # at the end of the day before from_day, after that day's step
                 self.schedule_event(self.adopt_strategy, at=strategy[1].from_day,
                                     priority=Priority.LOW)
@@ -151,19 +158,11 @@ class JourneyModel(mesa.Model):
         """Simulate the scenario's whole horizon."""
         self.run_for(self.world.scenario.horizon_days)
 
-    def adopt_strategy(self, at_start: bool = False) -> None:
-        """From now on, run with the strategy's scenario (``at_start``: from day 0, when the
-        population was already drawn from it)."""
-        old_p = self.world.scenario.population.awareness_per_day
+    def adopt_strategy(self) -> None:
+        """From now on, run with the strategy's scenario."""
         self.world = self._strategy_world
         self.strategy_active = True
         self.people.ensure_memory(self.world.memory.state)
-        new_p = self.world.scenario.population.awareness_per_day
-        if new_p != old_p and not at_start:
-            day = self.steps  # the strategy starts on the next day
-            who = np.flatnonzero(self.people.status == Status.PROSPECT)
-            u = self.streams.uniform("awareness", who)  # the draw that set their day
-            self.people.due_day[who] = awareness_day_after(u, old_p, new_p, day)
 
     def _begin_day(self) -> Today:
         p = self.people
@@ -171,12 +170,23 @@ class JourneyModel(mesa.Model):
         status = p.status[due]
         return Today(
             day=self.day,
-            starting=due[(status == Status.PROSPECT) | (status == Status.BETWEEN)],
+            starting=due[status == Status.BETWEEN],
             moving=due[status == Status.IN_JOURNEY],
         )
 
     # ----------------------------------------------------------------------------------------
     # phases
+
+    def hear(self) -> None:
+        """Prospects become aware through promotion and word of mouth (cxsim.awareness); they
+        start a first journey today."""
+        p, scenario = self.people, self.world.scenario
+        aware = self.awareness.day(scenario.population.awareness_per_day,
+                                   scenario.word_of_mouth.imitation_per_day,
+                                   p.size - int(p.counts[Status.PROSPECT]), p.size)
+        self.today.aware = len(aware)
+        if len(aware):
+            self.today.starting = np.sort(np.concatenate([self.today.starting, aware]))
 
     def arrive(self) -> None:
         """Due customers start a journey at an entry touchpoint: their first moment of truth."""
@@ -338,6 +348,8 @@ class JourneyModel(mesa.Model):
         self.daily.append({
             "day": t.day,
             "prospects": int(p.counts[Status.PROSPECT]),
+            "aware": p.size - int(p.counts[Status.PROSPECT]),
+            "newly_aware": t.aware,
             "active_customers": p.active,
             "in_journey": int(p.counts[Status.IN_JOURNEY]),
             "journeys_started": len(t.starting),

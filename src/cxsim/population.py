@@ -118,10 +118,10 @@ class Population:
         existing = streams.uniform("existing", slots) < spec.existing_customers
         status = np.where(existing, Status.BETWEEN, Status.PROSPECT).astype(np.int8)
         first_gap = trait("inter_purchase_days", lambda seg: seg.inter_purchase_days)
-        due_day = np.where(
+        due_day = np.where(  # prospects are never due: they wait to hear (cxsim.awareness)
             existing,
             np.floor(streams.uniform("first_visit", slots) * np.maximum(first_gap, 1)),
-            awareness_day(spec.awareness_per_day, streams.uniform("awareness", slots)),
+            NEVER,
         ).astype(np.int32)
         attitude = np.where(existing, trait("initial_attitude", lambda s: s.initial_attitude), 0.0)
 
@@ -162,31 +162,3 @@ class Population:
         for name, start in state.items():
             if name not in self.memory:
                 self.memory[name] = np.full(self.size, start, dtype=np.float64)
-
-
-def awareness_day(p: float, u: np.ndarray, today: int = 0) -> np.ndarray:
-    """Day a prospect becomes aware when each day brings awareness with probability ``p``.
-
-    The number of days before the first success of daily Bernoulli(p) trials is geometric:
-    ⌊ln u / ln(1 − p)⌋ for u uniform on (0, 1). Drawing it once replaces a daily coin per
-    prospect; being memoryless, it can be redrawn from any day when p changes.
-    """
-    if p <= 0:
-        return np.full(u.shape, NEVER, dtype=np.int64)
-    if p >= 1:
-        return np.full(u.shape, today, dtype=np.int64)
-    days = np.floor(np.log(u) / np.log1p(-p))
-    return (today + np.minimum(days, NEVER - today - 1)).astype(np.int64)
-
-
-def awareness_day_after(u: np.ndarray, p_before: float, p_after: float, today: int) -> np.ndarray:
-    """Day of awareness when p changes on ``today`` for prospects not aware yet.
-
-    ``u`` are the draws that gave their day under ``p_before``. Given that no success came in
-    the ``today`` days before, u / (1 − p_before)^today is again uniform on (0, 1): redrawing
-    from it keeps each prospect's chance paired across strategies (a higher p makes nobody
-    aware later).
-    """
-    survived = (1.0 - p_before) ** today if p_before < 1 else 1.0
-    v = np.clip(u / survived, np.finfo(float).tiny, 1.0 - np.finfo(float).eps)
-    return awareness_day(p_after, v, today).astype(np.int32)

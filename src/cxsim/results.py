@@ -200,7 +200,8 @@ def customers_table(model: JourneyModel) -> pa.Table:
 
 
 DAILY_SCHEMA = pa.schema(
-    [(name, pa.int32()) for name in ("day", "prospects", "active_customers", "in_journey",
+    [(name, pa.int32()) for name in ("day", "prospects", "aware", "newly_aware",
+                                     "active_customers", "in_journey",
                                      "journeys_started", "journeys_completed", "moments",
                                      "churned")]
     + [(name, pa.float64()) for name in ("revenue", "cost", "mean_attitude", "nps")]

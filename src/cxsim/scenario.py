@@ -98,7 +98,7 @@ class Population(Strict):
     awareness_per_day: Probability = Field(
         default=0.0,
         description="Daily chance that a prospect becomes aware through promotion and starts a "
-        "first journey (the p of Bass diffusion).",
+        "first journey (the p of Bass diffusion, as a daily probability).",
     )
 
 
@@ -181,6 +181,15 @@ class Perception(Strict):
     disconfirmation: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="asymmetric"))
     memory: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="peak_end"))
     attitude: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="exponential"))
+
+
+class WordOfMouth(Strict):
+    """What customers tell others (more comes with the word-of-mouth issue)."""
+
+    imitation_per_day: NonNegative = Field(
+        default=0.0,
+        description="Rate at which prospects become aware through customers, per day at full "
+        "adoption: the q of Bass diffusion (a fully mixed population).")
 
 
 class Economics(Strict):
@@ -277,6 +286,7 @@ class Scenario(Strict):
     journey: Journey
     perception: Perception = Field(default_factory=Perception)
     loyalty: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="logistic"))
+    word_of_mouth: WordOfMouth = Field(default_factory=WordOfMouth)
     economics: Economics = Field(default_factory=Economics)
     output: Output = Field(default_factory=Output)
     strategies: dict[Id, Strategy] = Field(default_factory=dict)
