@@ -228,7 +228,7 @@ class SocialNetwork:
         return SocialNetwork(kept_before[self.indptr], self.indices[keep], self.strong[keep])
 
     def to_scipy(self) -> sp.csr_array:
-        """The adjacency matrix (1 for a weak tie, 2 for a strong one), sharing the arrays."""
+        """The adjacency matrix: 1 for a weak tie, 2 for a strong one."""
         data = self.strong.view(np.uint8) + np.uint8(1)
         return sp.csr_array((data, self.indices, self.indptr), shape=(self.size, self.size))
 
@@ -323,7 +323,7 @@ def pair_of(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     of all pairs: index = u(u − 1)/2 + v (exact for indices below 2**52)."""
     u = ((1 + np.sqrt(1 + 8 * index.astype(np.float64))) // 2).astype(np.int64)
     u -= u * (u - 1) // 2 > index  # float rounding: at most one off either way
-    pass
+    u += (u + 1) * u // 2 <= index
     v = index - u * (u - 1) // 2
     return u.astype(np.int32), v.astype(np.int32)
 
