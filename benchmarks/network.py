@@ -9,12 +9,14 @@ while building it. Targets: seconds to build, well under 1 GB.
 
 Time is the best of R builds (the least disturbed by other work on the machine); peak memory
 is the peak of numpy and Python allocations traced over a separate build (tracemalloc), which
-includes the finished network.
+includes the finished network. The largest resident size of the whole process (Python,
+numpy, scipy and all builds) is printed last.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import time
 import tracemalloc
 
@@ -60,6 +62,8 @@ def main() -> None:
         print(f"{kind:<16} {best:8.2f} {network.edges:12,} {network.degree().mean():9.2f} "
               f"{network.nbytes / 1e6:10.1f} {network.nbytes / args.size:9.0f} "
               f"{peak / 1e6:8.0f}")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # kB on Linux
+    print(f"largest resident size of this process over all builds: {rss:,.0f} MB")
 
 
 if __name__ == "__main__":

@@ -207,6 +207,15 @@ def test_watts_strogatz_is_far_more_clustered_than_erdos_renyi():
     assert small_world > 20 * random
 
 
+def test_watts_strogatz_rewiring_a_complete_graph_ends():
+    # K5: every rewired tie can only go back to a vacated pair; one may find none and is dropped
+    for seed in range(20):
+        network = build({"kind": "watts_strogatz", "degree": 4, "rewire": 1.0}, 5, seed)
+        assert 8 <= network.edges <= 10
+        matrix = network.to_scipy()
+        assert (matrix != matrix.T).nnz == 0 and matrix.diagonal().sum() == 0
+
+
 def test_watts_strogatz_degree_must_be_even_and_below_n():
     with pytest.raises(ValidationError, match="even"):
         spec({"kind": "watts_strogatz", "degree": 5, "rewire": 0.1})

@@ -40,7 +40,10 @@ per flag). Generators work on whole arrays, never person by person:
   chosen that way is itself a *pointer* to an earlier endpoint, so all draws are made at once and
   resolved by pointer jumping, in batches of newcomers that double in size. Each newcomer's ``m``
   friends are distinct (a repeated one is redrawn, as networkx does); the start is a star of
-  ``m + 1`` people, as in networkx.
+  ``m + 1`` people, as in networkx. The one departure from one-by-one growth: repeats within a
+  batch are redrawn together, so a newcomer may redraw a repeat that an earlier newcomer's
+  redraw, copied down the pointers, has just removed (measured: 47 of a million newcomers with
+  m = 10, none with m = 3); the degree distribution matches the theory (a test checks it).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ _PURPOSE = 0x6E6574  # "net": keeps the network's draws apart from any other use
 _STRUCTURE, _STRONG, _DEGREES = 0, 1, 2  # sub-streams: the graph, the tie strengths, the degrees
 DEFAULT_STRONG_SHARE = 0.3
 _CSV = (".csv", ".csv.gz")
+_REDRAWS = 100  # Watts–Strogatz: draws of a rewired tie's new end before it is given up
 
 StrongShare = Annotated[float, Field(ge=0, le=1)]
 
@@ -347,7 +351,8 @@ def watts_strogatz_ties(n: int, k: int, rewire: float, rng: np.random.Generator
                         ) -> tuple[np.ndarray, np.ndarray]:
     """A ring where ``i`` is tied to ``i + 1 .. i + k/2``; each tie is rewired with probability
     ``rewire``: its far end moves to a person drawn at random, redrawn while that makes a
-    self-loop or a tie that exists already. The number of ties stays n·k/2."""
+    self-loop or a tie that exists already. The number of ties stays n·k/2, except in a nearly
+    complete graph, where a tie whose owner finds no one free in 100 draws is dropped."""
     if k >= n:
         raise NetworkError(f"degree {k} needs more than {n} people")
     half = k // 2
@@ -358,7 +363,9 @@ def watts_strogatz_ties(n: int, k: int, rewire: float, rng: np.random.Generator
     moved = rng.random(owner.size) < rewire
     pending = np.flatnonzero(moved)
     accepted = np.empty(0, dtype=np.int64)  # sorted keys of moved ties already placed
-    while pending.size:
+    for _ in range(_REDRAWS):
+        if not pending.size:
+            break
         other[pending] = rng.integers(0, n, pending.size, dtype=np.int32)
         a, b = owner[pending], other[pending]
         key = _key(a, b, n)
@@ -366,6 +373,10 @@ def watts_strogatz_ties(n: int, k: int, rewire: float, rng: np.random.Generator
         bad |= _repeats(np.where(bad, -1 - np.arange(key.size), key))  # among themselves
         accepted = np.sort(np.concatenate([accepted, key[~bad]]))
         pending = pending[bad]
+    if pending.size:
+        keep = np.ones(owner.size, dtype=bool)
+        keep[pending] = False
+        return owner[keep], other[keep]
     return owner, other
 
 
