@@ -110,3 +110,23 @@ def test_moments_at_a_touchpoint_a_strategy_adds_carry_its_channel(hotel):
     email = moments[moments.touchpoint.astype(str) == "follow_up_email"]
     assert len(email) > 0 and set(email.channel.astype(str)) == {"email"}
     assert set(email.stage.astype(str)) == {"post_purchase"}
+
+
+def test_on_a_network_more_word_of_mouth_makes_nobody_aware_later():
+    from cxsim.testing import tiny_scenario
+
+    scenario = tiny_scenario({
+        "population.existing_customers": 0.01, "population.awareness_per_day": 0.002,
+        "word_of_mouth.network": {"kind": "erdos_renyi", "mean_degree": 8},
+        "word_of_mouth.contact_per_day": 0.02,
+        "population.segments.everyone.inter_purchase_days": 1000,
+        "strategies.referral": {"from_day": 20, "set": {"word_of_mouth.contact_per_day": 0.04}},
+    }, size=5000, horizon_days=80)
+    base = simulate(scenario, moments=False)["customers"].to_pandas()
+    more = simulate(scenario, strategy="referral", moments=False)["customers"].to_pandas()
+    a, b = base.first_day, more.first_day
+    before = a < 20
+    assert (a[before] == b[before]).all()
+    later = a.notna() & ~before
+    assert later.sum() > 100 and (b[later] <= a[later]).all()
+    assert (b[later] < a[later]).mean() > 0.3

@@ -305,3 +305,48 @@ def test_without_word_of_mouth_awareness_is_a_daily_coin():
     for day in range(10):
         f = 1 - (1 - p) ** (day + 1)
         assert abs(aware[day] / n - f) < Z * math.sqrt(f * (1 - f) / n)
+
+
+def on_network(network: dict, contact: float, size: int, days: int, replicate: int = 0,
+               promotion: float = 0.01, **changes) -> np.ndarray:
+    """Share aware at the end of each day, word of mouth spreading along ``network``."""
+    scenario = tiny_scenario({
+        "population.existing_customers": 0.0,
+        "population.awareness_per_day": 1 - math.exp(-promotion),
+        "word_of_mouth.network": network,
+        "word_of_mouth.contact_per_day": contact,
+        "word_of_mouth.strong_tie_weight": 1.0,
+        "population.segments.everyone.inter_purchase_days": 1000, **changes,
+    }, size=size, horizon_days=days)
+    daily = simulate(scenario, replicate=replicate, moments=False)["daily"]
+    return daily.column("aware").to_numpy() / size
+
+
+def test_adoption_on_a_sparse_network_stays_at_or_below_the_bass_curve():
+    """Each prospect hears only from its own contacts, who cluster among the early adopters: the
+    network curve lags the fully mixed one with the same q = β·mean degree (at most equal)."""
+    p, degree, contact, n, replicates = 0.01, 6, 0.05, 20_000, 6
+    q = -math.log1p(-contact) * degree
+    curves = np.array([on_network({"kind": "erdos_renyi", "mean_degree": degree}, contact, n,
+                                  40, r, p) for r in range(replicates)])
+    mean, se = curves.mean(axis=0), curves.std(axis=0, ddof=1) / math.sqrt(replicates)
+    bass_curve = np.array([bass(t + 1, p, q) for t in range(40)])
+    assert np.all(mean <= bass_curve + Z * se + 1e-9)
+    assert np.max((bass_curve - mean) / np.maximum(se, 1e-12)) > 10  # and markedly below
+    promotion_alone = 1 - math.exp(-p * 40)
+    assert mean[-1] > promotion_alone + 0.3  # but word of mouth does spread along the network
+
+
+def test_weak_ties_speed_the_spread():
+    """Goldenberg, Libai & Muller (2001): even when strong ties carry more influence each,
+    silencing the weak ties slows adoption markedly."""
+    network = {"kind": "watts_strogatz", "degree": 10, "rewire": 0.1, "strong_share": 0.3}
+    strong = {"word_of_mouth.strong_tie_weight": 2.0}
+    both = on_network(network, 0.05, 20_000, 60, promotion=0.002, **strong)
+    strong_only = on_network(network, 0.05, 20_000, 60, promotion=0.002, **strong,
+                             **{"word_of_mouth.weak_tie_weight": 0.0})
+    half = int(np.argmax(both >= 0.5))  # the day half the population is aware with both
+    assert 0 < half < 59
+    n = 20_000
+    assert both[half] - strong_only[half] > 20 * math.sqrt(0.25 / n)
+    assert np.all(strong_only <= both + 4 * math.sqrt(0.25 / n))

@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from cxsim.network import SocialNetwork
+
 STEPS_PER_DAY = 48
 """Steps of the within-day integration of the hazard when word of mouth spreads awareness."""
 
@@ -63,3 +65,106 @@ class Awareness:
 def thresholds(u: np.ndarray) -> np.ndarray:
     """Exponential thresholds Eᵢ = −ln uᵢ from uniform draws."""
     return -np.log(u)
+
+
+class Calendar:
+    """Who is due on which day: reading a day costs what is due, not the population. Entries go
+    stale when someone is rescheduled; the reader checks against the latest day."""
+
+    def __init__(self) -> None:
+        self._days: dict[int, list[np.ndarray]] = {}
+
+    def add(self, who: np.ndarray, days: np.ndarray) -> None:
+        keep = np.isfinite(days)
+        who, days = who[keep], days[keep].astype(np.int64)
+        if not len(who):
+            return
+        order = np.argsort(days, kind="stable")
+        who, days = who[order], days[order]
+        starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+        for day, group in zip(days[starts], np.split(who, starts[1:]), strict=True):
+            self._days.setdefault(int(day), []).append(group)
+
+    def pop(self, day: int) -> np.ndarray:
+        found = self._days.pop(day, [])
+        return np.concatenate(found) if found else np.empty(0, dtype=np.intp)
+
+
+class NetworkAwareness:
+    """Awareness on a social network: prospect i's hazard is r + β·cᵢ, where cᵢ counts its
+    contacts who are customers, each weighted by its tie (strong or weak), and
+    β = −ln(1 − contact chance). cᵢ changes only when a contact becomes a customer, so each
+    prospect's day of awareness is worked out once and again only when cᵢ changes: a day costs
+    the new customers' contacts, not the population.
+    """
+
+    def __init__(self, network: SocialNetwork, thresholds: np.ndarray, prospect: np.ndarray
+                 ) -> None:
+        n = network.size
+        self.network = network
+        self.threshold = np.where(prospect, thresholds, np.inf)
+        self.prospect = prospect.copy()
+        self.hazard = np.zeros(n)  # cumulative hazard at the start of day `since`
+        self.since = np.zeros(n, dtype=np.int64)
+        self.told = np.zeros(n)  # weighted count of customer contacts (cᵢ)
+        self.due = np.full(n, np.inf)  # day of awareness as now foreseen
+        self.calendar = Calendar()
+        self.rates = (math.nan, math.nan, math.nan, math.nan)
+        self._customers = np.flatnonzero(~prospect)
+
+    def _rate(self, who: np.ndarray) -> np.ndarray:
+        promotion, beta, *_ = self.rates
+        return promotion + beta * self.told[who]
+
+    def _foresee(self, who: np.ndarray) -> None:
+        rate = self._rate(who)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wait = np.where(rate > 0, (self.threshold[who] - self.hazard[who]) / rate, np.inf)
+        self.due[who] = self.since[who] + np.floor(np.maximum(wait, 0))
+        self.calendar.add(who, self.due[who])
+
+    def _advance(self, who: np.ndarray, day: int) -> None:
+        """Bring the cumulative hazard of ``who`` to the start of ``day``."""
+        self.hazard[who] += self._rate(who) * (day - self.since[who])
+        self.since[who] = day
+
+    def day(self, today: int, promotion: float, contact: float, strong_weight: float,
+            weak_weight: float) -> np.ndarray:
+        """Prospects who become aware today (in row order)."""
+        rates = (-math.log1p(-promotion) if promotion < 1 else math.inf,
+                 -math.log1p(-contact) if contact < 1 else math.inf, strong_weight, weak_weight)
+        if rates[2:] != self.rates[2:] and not math.isnan(self.rates[0]):
+            raise ValueError("tie weights cannot change during a run")
+        if rates != self.rates:  # the first day, or a strategy changed them: foresee anew
+            everyone = np.flatnonzero(self.prospect)
+            if not math.isnan(self.rates[0]):
+                self._advance(everyone, today)
+            else:
+                self.rates = rates
+                self._tell(self._customers, today)
+            self.rates = rates
+            self._foresee(everyone)
+        noted = self.calendar.pop(today)
+        aware = np.unique(noted[self.prospect[noted] & (self.due[noted] == today)])
+        self.prospect[aware] = False
+        self._tell(aware, today + 1)
+        return aware
+
+    def _tell(self, customers: np.ndarray, day: int) -> None:
+        """New ``customers`` count for their prospect contacts from ``day`` on."""
+        if not len(customers):
+            return
+        _, contact, strong = self.network.contacts(customers)  # strong: the tie to the contact
+        listening = self.prospect[contact]
+        contact, strong = contact[listening], strong[listening]
+        if not len(contact):
+            return
+        weight = np.where(strong, self.rates[2], self.rates[3])
+        heard = np.unique(contact)
+        if day > 0:
+            self._advance(heard, day)
+        else:
+            self.since[heard] = 0
+        self.told += np.bincount(contact, weights=weight, minlength=self.network.size)
+        if day > 0:
+            self._foresee(heard)

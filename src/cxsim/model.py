@@ -30,10 +30,11 @@ import mesa
 import numpy as np
 from mesa.time import Priority
 
-from cxsim.awareness import Awareness, thresholds
+from cxsim.awareness import Awareness, NetworkAwareness, thresholds
 from cxsim.checks import rule_specs
 from cxsim.distributions import DistributionTable
 from cxsim.graph import JourneyGraph
+from cxsim.network import build_network
 from cxsim.population import NEVER, Population, Status
 from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
 from cxsim.scenario import Scenario, Strategy
@@ -116,9 +117,13 @@ class JourneyModel(mesa.Model):
         people_of = strategy[0] if from_start else scenario  # type: ignore[index]
         self.people = Population.draw(people_of, self.streams, self.world.graph.channels)
         self.people.ensure_memory(self.world.memory.state)
-        prospects = np.flatnonzero(self.people.status == Status.PROSPECT)
-        self.awareness = Awareness(
-            thresholds(self.streams.uniform("awareness", np.arange(self.people.size))), prospects)
+        prospect = self.people.status == Status.PROSPECT
+        limits = thresholds(self.streams.uniform("awareness", np.arange(self.people.size)))
+        network = build_network(scenario.word_of_mouth.network, self.people.size,
+                                self.streams.root)
+        self.awareness: Awareness | NetworkAwareness = (
+            Awareness(limits, np.flatnonzero(prospect)) if network is None
+            else NetworkAwareness(network, limits, prospect))
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
         self.strategy_cost = 0.0
@@ -181,9 +186,13 @@ class JourneyModel(mesa.Model):
         """Prospects become aware through promotion and word of mouth (cxsim.awareness); they
         start a first journey today."""
         p, scenario = self.people, self.world.scenario
-        aware = self.awareness.day(scenario.population.awareness_per_day,
-                                   scenario.word_of_mouth.imitation_per_day,
-                                   p.size - int(p.counts[Status.PROSPECT]), p.size)
+        promotion, talk = scenario.population.awareness_per_day, scenario.word_of_mouth
+        if isinstance(self.awareness, NetworkAwareness):
+            aware = self.awareness.day(self.today.day, promotion, talk.contact_per_day,
+                                       talk.strong_tie_weight, talk.weak_tie_weight)
+        else:
+            aware = self.awareness.day(promotion, talk.imitation_per_day,
+                                       p.size - int(p.counts[Status.PROSPECT]), p.size)
         self.today.aware = len(aware)
         if len(aware):
             self.today.starting = np.sort(np.concatenate([self.today.starting, aware]))

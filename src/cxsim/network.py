@@ -63,7 +63,7 @@ import scipy.sparse as sp
 from pydantic import Field, model_validator
 
 from cxsim.distributions import Distribution
-from cxsim.scenario import NonNegative, Probability, Strict
+from cxsim.typed import NonNegative, Probability, Strict
 
 _PURPOSE = 0x6E6574  # "net": keeps the network's draws apart from any other use of the seed
 _STRUCTURE, _STRONG, _DEGREES = 0, 1, 2  # sub-streams: the graph, the tie strengths, the degrees

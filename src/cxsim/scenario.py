@@ -17,24 +17,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from cxsim.distributions import Constant, Distribution, Normal, NumberShorthand
-
-Id = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")]
-Probability = Annotated[float, Field(ge=0, le=1)]
-NonNegative = Annotated[float, Field(ge=0)]
+from cxsim.network import FullyMixed, NetworkSpec
+from cxsim.typed import Id, NonNegative, Probability, Strict
 
 Stage = Literal["awareness", "consideration", "purchase", "use", "service", "post_purchase"]
 STAGES: tuple[str, ...] = Stage.__args__  # type: ignore[attr-defined]
 SevenPs = Literal[
     "people", "process", "physical_evidence", "product", "price", "place", "promotion"
 ]
-
-
-class Strict(BaseModel):
-    """Base of every section: unknown keys are refused; types are strict (YAML's ``yes`` is not
-    the number 1, ``"20000"`` is not a number) and numbers must be finite."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True,
-                              strict=True, allow_inf_nan=False)
 
 
 def _const(value: float) -> Constant:
@@ -184,12 +174,26 @@ class Perception(Strict):
 
 
 class WordOfMouth(Strict):
-    """What customers tell others (more comes with the word-of-mouth issue)."""
+    """Customers telling others about the brand (more comes with the word-of-mouth issue)."""
 
+    network: NetworkSpec = Field(
+        default_factory=lambda: FullyMixed(kind="fully_mixed"),
+        description="Who can tell whom: fully_mixed (everyone), or a network (erdos_renyi, "
+        "watts_strogatz, barabasi_albert, configuration, edge_list).")
     imitation_per_day: NonNegative = Field(
         default=0.0,
-        description="Rate at which prospects become aware through customers, per day at full "
-        "adoption: the q of Bass diffusion (a fully mixed population).")
+        description="On a fully mixed population: the rate at which prospects become aware "
+        "through customers, per day at full adoption (the q of Bass diffusion).")
+    contact_per_day: Probability = Field(
+        default=0.0,
+        description="On a network: the daily chance that a customer makes a prospect contact "
+        "aware (a weak tie; strong ties count strong_tie_weight times).")
+    strong_tie_weight: NonNegative = Field(
+        default=2.0,
+        description="How many times contact_per_day's rate a strong tie carries (Goldenberg, "
+        "Libai & Muller 2001: strong ties are told more often and believed more).")
+    weak_tie_weight: NonNegative = Field(
+        default=1.0, description="The same for weak ties (0 silences them).")
 
 
 class Economics(Strict):

@@ -22,7 +22,8 @@ BASELINE = "baseline"
 
 #: Fields no strategy may change: they define the experiment, not the world.
 FIXED = ("name", "seed", "replicates", "horizon_days", "strategies", "sweep", "output",
-         "population.size")
+         "population.size", "word_of_mouth.network", "word_of_mouth.strong_tie_weight",
+         "word_of_mouth.weak_tie_weight")
 #: Fields that may change after day 0 inside ``population`` (traits are drawn on day 0).
 LATE_POPULATION = ("population.awareness_per_day",)
 
