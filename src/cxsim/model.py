@@ -16,9 +16,11 @@ One day is a fixed sequence of phases, listed in :attr:`JourneyModel.phases`:
    touchpoint that takes no time move on the same day (hop after hop);
 4. ``close_journeys`` — journeys that reached an exit are evaluated (journey memory), attitude and
    expectation are updated and the customer says how likely they are to recommend (0–10);
-5. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
+5. ``talk`` — customers back from a journey tell others about it (word of mouth), which moves
+   the receivers' attitude and expectation;
+6. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
    churns;
-6. ``record`` — the day's figures are kept for the ``daily`` table.
+7. ``record`` — the day's figures are kept for the ``daily`` table.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from cxsim.population import NEVER, Population, Status
 from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
 from cxsim.scenario import Scenario, Strategy
 from cxsim.streams import Streams
+from cxsim.word_of_mouth import talk
 
 MAX_HOPS_PER_DAY = 64
 """A customer makes at most this many moves in one day; the rest wait for the next day."""
@@ -77,6 +80,9 @@ class Today:
     finishing: list[np.ndarray] = field(default_factory=list)
     finished: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     scores: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int8))
+    evaluation: np.ndarray = field(default_factory=lambda: np.empty(0))
+    positive: int = 0  # messages told today
+    negative: int = 0
     churned: int = 0
     aware: int = 0
     moments: int = 0
@@ -97,7 +103,7 @@ class JourneyModel(mesa.Model):
     Call :meth:`keep_moments` to receive the moments of truth as they happen.
     """
 
-    phases = ("hear", "arrive", "travel", "close_journeys", "decide", "record")
+    phases = ("hear", "arrive", "travel", "close_journeys", "talk", "decide", "record")
 
     def __init__(
         self,
@@ -119,11 +125,12 @@ class JourneyModel(mesa.Model):
         self.people.ensure_memory(self.world.memory.state)
         prospect = self.people.status == Status.PROSPECT
         limits = thresholds(self.streams.uniform("awareness", np.arange(self.people.size)))
-        network = build_network(scenario.word_of_mouth.network, self.people.size,
-                                self.streams.root)
+        self.network = build_network(scenario.word_of_mouth.network, self.people.size,
+                                     self.streams.root)
         self.awareness: Awareness | NetworkAwareness = (
-            Awareness(limits, np.flatnonzero(prospect)) if network is None
-            else NetworkAwareness(network, limits, prospect))
+            Awareness(limits, np.flatnonzero(prospect)) if self.network is None
+            else NetworkAwareness(self.network, limits, prospect))
+        self.messages = [0, 0]  # positive, negative over the run
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
         self.strategy_cost = 0.0
@@ -307,6 +314,7 @@ class JourneyModel(mesa.Model):
         if not len(who):
             return
         evaluation = world.memory.recall(p.memory, who)
+        self.today.evaluation = evaluation
         mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
         p.attitude[who], p.expectation[who] = world.attitude.update(
             p.attitude[who], p.expectation[who], evaluation, mean_quality)
@@ -326,6 +334,22 @@ class JourneyModel(mesa.Model):
         p.journeys[who] += 1
         p.at[who] = -1
         p.set_status(who, Status.BETWEEN)
+
+    def talk(self) -> None:
+        """Customers back from a journey tell others about it (cxsim.word_of_mouth); what
+        they hear moves the receivers' attitude and expectation."""
+        spec, p, who = self.world.scenario.word_of_mouth, self.people, self.today.finished
+        if spec.audience <= 0 or not len(who):
+            return
+        said = talk(who, self.today.evaluation, p.traits["talkativeness"][who], p.journeys[who],
+                    spec, self.streams, self.network, p.size)
+        heard = said.weight * said.valence
+        p.attitude += spec.attitude_influence * np.bincount(said.receiver, heard, p.size)
+        p.expectation += spec.expectation_influence * np.bincount(said.receiver, heard, p.size)
+        positive = int((said.valence > 0).sum())
+        self.today.positive, self.today.negative = positive, len(said.valence) - positive
+        self.messages[0] += self.today.positive
+        self.messages[1] += self.today.negative
 
     def decide(self) -> None:
         """Each customer who finished a journey comes back after an inter-purchase time, or
@@ -368,6 +392,8 @@ class JourneyModel(mesa.Model):
             "revenue": float(p.journey_revenue[finished].sum()),
             "cost": float(p.journey_cost[finished].sum()),
             "mean_attitude": p.mean_active_attitude(),
+            "messages_positive": t.positive,
+            "messages_negative": t.negative,
             "nps": nps(scores) if len(scores) else None,
         })
 

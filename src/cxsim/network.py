@@ -210,9 +210,11 @@ class SocialNetwork:
             return np.diff(self.indptr)
         return self.indptr[who + 1] - self.indptr[who]
 
-    def contacts(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def contacts(self, who: np.ndarray, positions: bool = False) -> tuple[np.ndarray, ...]:
         """All contacts of the people ``who``, as three aligned arrays: the position in ``who``
-        of the person whose contact it is, the contact, and whether the tie is strong."""
+        of the person whose contact it is, the contact, and whether the tie is strong; with
+        ``positions``, a fourth: each entry's place in the network's arrays (unique per
+        directed tie, a slot for random draws)."""
         who = np.asarray(who, dtype=np.int64)
         start = self.indptr[who]
         count = self.indptr[who + 1] - start
@@ -221,6 +223,8 @@ class SocialNetwork:
         first = np.cumsum(count) - count
         position = np.arange(int(count.sum()), dtype=np.int64)
         position += np.repeat(start - first, count)
+        if positions:
+            return owner, self.indices[position], self.strong[position], position
         return owner, self.indices[position], self.strong[position]
 
     def layer(self, strong: bool) -> SocialNetwork:

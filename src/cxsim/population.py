@@ -61,7 +61,6 @@ class Population:
     journey_cost: np.ndarray
     memory: dict[str, np.ndarray] = field(default_factory=dict)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(len(Status), dtype=np.int64))
-    churned_attitude: float = 0.0  # sum of the attitudes customers had when they left
 
     def __post_init__(self) -> None:
         self.counts = np.bincount(self.status, minlength=len(Status)).astype(np.int64)
@@ -75,8 +74,6 @@ class Population:
         self.counts -= np.bincount(self.status[who], minlength=len(Status))
         self.counts[status] += len(who)
         self.status[who] = status
-        if status == Status.CHURNED:
-            self.churned_attitude += float(self.attitude[who].sum())
 
     @property
     def active(self) -> int:
@@ -84,9 +81,9 @@ class Population:
         return int(self.counts[Status.IN_JOURNEY] + self.counts[Status.BETWEEN])
 
     def mean_active_attitude(self) -> float | None:
-        """Mean attitude of active customers (prospects' attitude stays 0 until they buy)."""
-        active = self.active
-        return (float(self.attitude.sum()) - self.churned_attitude) / active if active else None
+        """Mean attitude of active customers (in a journey or between journeys)."""
+        active = (self.status == Status.IN_JOURNEY) | (self.status == Status.BETWEEN)
+        return float(self.attitude[active].mean()) if active.any() else None
 
     @classmethod
     def draw(cls, scenario: Scenario, streams: Streams, channels: list[str]) -> Population:

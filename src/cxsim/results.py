@@ -201,18 +201,19 @@ def customers_table(model: JourneyModel) -> pa.Table:
 
 DAILY_SCHEMA = pa.schema(
     [(name, pa.int32()) for name in ("day", "prospects", "aware", "newly_aware",
-                                     "active_customers", "in_journey",
+                                     "active_customers", "in_journey", "messages_positive",
+                                     "messages_negative",
                                      "journeys_started", "journeys_completed", "moments",
                                      "churned")]
     + [(name, pa.float64()) for name in ("revenue", "cost", "mean_attitude", "nps")]
 )
 KPI_SCHEMA = pa.schema(
     [(name, pa.int64()) for name in ("customers", "journeys", "purchases",
-                                     "active_customers_end")]
+                                     "active_customers_end", "wom_positive", "wom_negative")]
     + [(name, pa.float64()) for name in (
         "journeys_per_customer", "revenue", "cost", "strategy_cost", "profit", "nps",
         "promoters", "detractors", "retention", "churn_rate", "repurchase_rate", "mean_clv",
-        "mean_attitude")]
+        "mean_attitude", "wom_positive_ratio", "aware_share_end")]
 )
 
 
@@ -254,6 +255,11 @@ def kpis(model: JourneyModel) -> dict[str, float | None]:
         "mean_attitude": float(p.attitude[served].mean()) if n_served else float("nan"),
         "active_customers_end": int(((p.status == Status.IN_JOURNEY)
                                      | (p.status == Status.BETWEEN)).sum()),
+        "wom_positive": model.messages[0],
+        "wom_negative": model.messages[1],
+        "wom_positive_ratio": (model.messages[0] / model.messages[1] if model.messages[1]
+                               else float("nan")),
+        "aware_share_end": float(1 - p.counts[Status.PROSPECT] / p.size),
     }
     return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in figures.items()}
 

@@ -194,6 +194,22 @@ class WordOfMouth(Strict):
         "Libai & Muller 2001: strong ties are told more often and believed more).")
     weak_tie_weight: NonNegative = Field(
         default=1.0, description="The same for weak ties (0 silences them).")
+    audience: NonNegative = Field(
+        default=0.0,
+        description="People a customer who talks about a journey tells, on average (0: nobody "
+        "talks about journeys; awareness still spreads by the rates above).")
+    extremity: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="Felt value at which the chance to talk reaches 63% of the "
+        "customer's talkativeness (P = talkativeness·(1 − e^{−|v|/extremity})).")
+    negativity_bias: NonNegative = Field(
+        default=2.0, description="How much more a dissatisfied customer talks (Anderson 1998).")
+    valence_noise: NonNegative = Field(
+        default=0.5, description="Spread of a message's valence around the journey's evaluation.")
+    attitude_influence: NonNegative = Field(
+        default=0.05, description="A receiver's attitude moves by this × tie weight × valence.")
+    expectation_influence: NonNegative = Field(
+        default=0.05,
+        description="A receiver's expectation moves by this × tie weight × valence.")
 
 
 class Economics(Strict):

@@ -1,0 +1,87 @@
+"""Word of mouth: what customers tell others after a journey, and what it does to them.
+
+After a journey a customer may talk about it. The message's valence is the journey's
+evaluation plus noise. The chance to talk rises with how extreme the experience was, and
+dissatisfied customers talk more (Anderson 1998: a U-shaped relation with a heavier negative
+arm):
+
+    P(talk) = talkativeness · (1 − e^{−|v| / s}) · (b if v < 0 else 1),
+
+with s = ``extremity`` and b = ``negativity_bias``. When most customers are satisfied, positive
+messages still outnumber negative ones (East, Hammond & Wright 2007 report about 3:1), because
+there are many more satisfied customers than dissatisfied ones.
+
+A talking customer tells ``audience`` people on average: random people of a fully mixed
+population, or their own contacts on a network, a contact with tie weight w being told with
+probability min(1, audience · w / Σw over their contacts), so strong ties hear more often
+(Goldenberg, Libai & Muller 2001). A receiver's attitude moves by ``attitude_influence · w · v``
+and their expectation by ``expectation_influence · w · v`` (strong ties are believed more).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from cxsim.network import SocialNetwork
+from cxsim.scenario import WordOfMouth
+from cxsim.streams import Streams
+
+
+@dataclass(frozen=True)
+class Messages:
+    """One day's messages, one element each."""
+
+    sender: np.ndarray
+    receiver: np.ndarray
+    valence: np.ndarray
+    strong: np.ndarray  # the tie is strong (always False on a fully mixed population)
+    weight: np.ndarray  # the tie's weight
+
+
+def talk(talkers: np.ndarray, evaluation: np.ndarray, talkativeness: np.ndarray,
+         serial: np.ndarray, spec: WordOfMouth, streams: Streams,
+         network: SocialNetwork | None, population: int) -> Messages:
+    """The messages that customers ``talkers``, just back from journeys they rate
+    ``evaluation``, send today; ``serial`` (their journey number) keys their draws."""
+    valence = evaluation + spec.valence_noise * streams.normal("valence", talkers, serial=serial)
+    extremity = 1.0 - np.exp(-np.abs(valence) / spec.extremity)
+    bias = np.where(valence < 0, spec.negativity_bias, 1.0)
+    chance = np.clip(talkativeness * extremity * bias, 0.0, 1.0)
+    talking = streams.uniform("talk", talkers, serial=serial) < chance
+    senders, valence, serial = talkers[talking], valence[talking], serial[talking]
+    if network is None:
+        return _tell_anyone(senders, valence, serial, spec, streams, population)
+    return _tell_contacts(senders, valence, serial, spec, streams, network)
+
+
+def _tell_anyone(senders: np.ndarray, valence: np.ndarray, serial: np.ndarray,
+                 spec: WordOfMouth, streams: Streams, population: int) -> Messages:
+    """On a fully mixed population: ``audience`` random people each (rounded by chance)."""
+    whole = int(spec.audience)
+    extra = streams.uniform("audience", senders, serial=serial) < spec.audience - whole
+    count = whole + extra.astype(np.int64)
+    owner = np.repeat(np.arange(len(senders)), count)
+    nth = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    u = streams.uniform("receiver", senders[owner], serial=serial[owner] * 64 + nth)
+    receiver = np.minimum((u * population).astype(np.int64), population - 1)
+    keep = receiver != senders[owner]
+    owner, receiver = owner[keep], receiver[keep]
+    return Messages(senders[owner], receiver, valence[owner],
+                    np.zeros(len(owner), dtype=bool), np.ones(len(owner)))
+
+
+def _tell_contacts(senders: np.ndarray, valence: np.ndarray, serial: np.ndarray,
+                   spec: WordOfMouth, streams: Streams, network: SocialNetwork) -> Messages:
+    """On a network: each contact told with a chance in proportion to the tie's weight."""
+    owner, contact, strong, position = network.contacts(senders, positions=True)
+    weight = np.where(strong, spec.strong_tie_weight, spec.weak_tie_weight)
+    total = np.bincount(owner, weights=weight, minlength=len(senders))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chance = np.minimum(1.0, spec.audience * weight / total[owner])
+    u = streams.uniform("tell", position, serial=serial[owner])
+    told = u < np.nan_to_num(chance)
+    owner = owner[told]
+    return Messages(senders[owner], contact[told].astype(np.int64), valence[owner],
+                    strong[told], weight[told])

@@ -1,0 +1,55 @@
+"""Word of mouth: who talks, what they say, and what it does (stylised facts)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from cxsim import simulate
+from cxsim.scenario import WordOfMouth
+from cxsim.streams import Streams
+from cxsim.testing import tiny_scenario
+from cxsim.word_of_mouth import talk
+
+Z = 4.0
+
+
+def test_dissatisfied_customers_send_more_messages_per_person():
+    """Anderson (1998): equally extreme, the dissatisfied talk more."""
+    n = 20_000
+    who = np.arange(n)
+    evaluation = np.where(who % 2 == 0, 1.5, -1.5)  # half delighted, half let down, equally
+    said = talk(who, evaluation, np.full(n, 0.6), np.zeros(n, dtype=np.int64),
+                WordOfMouth(audience=3, valence_noise=0.0), Streams(1, 0), None, 10 * n)
+    per_person = np.bincount(said.sender % 2, minlength=2) / (n / 2)  # [delighted, let down]
+    assert per_person[1] > 1.5 * per_person[0]
+    assert abs(per_person[0] - 3 * 0.6 * (1 - math.exp(-1.5))) < Z * math.sqrt(3 / (n / 2))
+
+
+def hotel_like(quality: float, audience: float = 3.0) -> dict:
+    return {"touchpoints.shop.quality": {"dist": "normal", "mean": quality, "sd": 1.0},
+            "word_of_mouth.audience": audience,
+            "population.segments.everyone.talkativeness": 0.5,
+            "population.segments.everyone.inter_purchase_days": 20}
+
+
+def test_when_most_are_satisfied_positive_messages_outnumber_negative_ones():
+    """East, Hammond & Wright (2007): about three positive messages to one negative."""
+    k = simulate(tiny_scenario(hotel_like(8.2), size=20_000, horizon_days=60),
+                 moments=False)["kpis"].to_pylist()[0]
+    assert k["wom_positive"] > 2 * k["wom_negative"] > 0
+
+
+def test_what_people_hear_moves_their_attitude_and_expectation():
+    quiet = tiny_scenario({**hotel_like(8.5, audience=0.0), "population.existing_customers": 0.5},
+                          size=10_000, horizon_days=30)
+    loud = tiny_scenario({**hotel_like(8.5, audience=5.0), "population.existing_customers": 0.5},
+                         size=10_000, horizon_days=30)
+    a = simulate(quiet, moments=False)["customers"].to_pandas()
+    b = simulate(loud, moments=False)["customers"].to_pandas()
+    prospects = ~a.existing & a.first_day.isna() & b.first_day.isna()  # never bought in either
+    assert prospects.sum() > 1000
+    assert (a.attitude[prospects] == 0).all()
+    assert b.attitude[prospects].mean() > 0.02  # good news travelled to people who never came
+    assert b.expectation[prospects].mean() > a.expectation[prospects].mean()
