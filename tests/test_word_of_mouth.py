@@ -53,3 +53,21 @@ def test_what_people_hear_moves_their_attitude_and_expectation():
     assert (a.attitude[prospects] == 0).all()
     assert b.attitude[prospects].mean() > 0.02  # good news travelled to people who never came
     assert b.expectation[prospects].mean() > a.expectation[prospects].mean()
+
+
+def test_the_messages_table_records_who_told_whom(tmp_path):
+    import cxsim
+
+    network = {"kind": "erdos_renyi", "mean_degree": 8, "strong_share": 0.3}
+    scenario = tiny_scenario({**hotel_like(8.2), "word_of_mouth.network": network,
+                              "output.messages": "all"}, size=3000, horizon_days=40)
+    messages = simulate(scenario, moments=False)["messages"].to_pandas()
+    kpis = simulate(scenario, moments=False)["kpis"].to_pylist()[0]
+    assert len(messages) == kpis["wom_positive"] + kpis["wom_negative"] > 100
+    assert set(messages.tie.astype(str)) == {"weak", "strong"}
+    assert (messages.sender != messages.receiver).all()
+    sampled = cxsim.run(cxsim.override(scenario, {"output.messages": "sample",
+                                                  "output.messages_sample": 0.5}),
+                        out=tmp_path / "run", replicates=1).table("messages").to_pandas()
+    assert 0 < len(sampled) < len(messages)
+    assert set(sampled.sender) <= set(messages.sender)

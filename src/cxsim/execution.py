@@ -27,12 +27,15 @@ import yaml
 
 from cxsim import __version__
 from cxsim.checks import strategy_worlds
-from cxsim.model import JourneyModel, MomentSink
+from cxsim.model import JourneyModel, Sink
 from cxsim.progress import Progress
 from cxsim.results import (
+    EVENT_TABLES,
     KPI_SCHEMA,
-    MomentBuffer,
-    MomentWriter,
+    MOMENTS,
+    BatchBuffer,
+    BatchWriter,
+    EventTable,
     Provenance,
     customers_table,
     daily_table,
@@ -74,14 +77,16 @@ def prepare(scenario: Scenario) -> tuple[dict[str, StrategyWorld], list[str]]:
 
 
 def _model(scenario: Scenario, strategy: StrategyWorld, replicate: int, channels: list[str],
-           sink: Callable[[JourneyModel], MomentSink] | None) -> JourneyModel:
-    """The model of one task, sending its moments to the sink made by ``sink`` as
-    ``output.moments`` asks."""
+           sink: Callable[[EventTable, JourneyModel], Sink], events: tuple[EventTable, ...]
+           ) -> JourneyModel:
+    """The model of one task, sending the ``events`` tables that ``output`` asks for to sinks
+    made by ``sink``."""
     model = JourneyModel(scenario, replicate, strategy, channels)
-    mode = scenario.output.moments
-    if sink is not None and mode != "off":
-        model.keep_moments(sink(model),
-                           scenario.output.moments_sample if mode == "sample" else 1.0)
+    for table in events:
+        mode = getattr(scenario.output, table.name)
+        if mode != "off":
+            share = getattr(scenario.output, f"{table.name}_sample") if mode == "sample" else 1.0
+            model.keep(table.name, sink(table, model), share)
     return model
 
 
@@ -97,16 +102,16 @@ def simulate(
     if strategy not in strategies:
         raise KeyError(f"no strategy {strategy!r} in scenario {scenario.name!r}; known: "
                        f"{', '.join(strategies)}")
-    model = _model(scenario, strategies[strategy], replicate, channels,
-                   MomentBuffer if moments else None)
+    events = EVENT_TABLES if moments else tuple(t for t in EVENT_TABLES if t is not MOMENTS)
+    model = _model(scenario, strategies[strategy], replicate, channels, BatchBuffer, events)
     model.run()
     tables = {
         "customers": customers_table(model),
         "daily": daily_table(model),
         "kpis": kpis_table(kpis(model)),
     }
-    if isinstance(model.moment_sink, MomentBuffer):
-        tables["moments"] = model.moment_sink.table()
+    for name, (buffer, _) in model.sinks.items():
+        tables[name] = buffer.result()  # type: ignore[attr-defined]
     return tables
 
 
@@ -147,12 +152,12 @@ def run_task(task: Task) -> dict[str, Any]:
     scenario, strategy = task.world()
     provenance = Provenance(task.scenario_json, scenario.seed, task.strategy, task.replicate,
                             task.values)
-    path = task.path("moments")
     model = _model(scenario, strategy, task.replicate, task.channels,
-                   lambda m: MomentWriter(path, provenance, m))
+                   lambda table, m: BatchWriter(task.path(table.name), provenance, table, m),
+                   EVENT_TABLES)
     model.run()
-    if isinstance(model.moment_sink, MomentWriter):
-        model.moment_sink.close()
+    for writer, _ in model.sinks.values():
+        writer.close()  # type: ignore[attr-defined]
     figures = kpis(model)
     for name, table in (("customers", customers_table(model)), ("daily", daily_table(model))):
         write_table(table, task.path(name), provenance, name)

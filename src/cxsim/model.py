@@ -46,7 +46,8 @@ from cxsim.word_of_mouth import talk
 MAX_HOPS_PER_DAY = 64
 """A customer makes at most this many moves in one day; the rest wait for the next day."""
 
-MomentSink = Callable[[dict[str, np.ndarray]], None]
+Sink = Callable[[dict[str, np.ndarray]], None]
+"""Receives a batch of events (moments, messages) as columns."""
 
 
 @dataclass
@@ -100,7 +101,7 @@ class JourneyModel(mesa.Model):
         channels: the channels to draw preferences for (default: those of the baseline and the
             strategy); give every channel of a run so that all its tables share one schema.
 
-    Call :meth:`keep_moments` to receive the moments of truth as they happen.
+    Call :meth:`keep` to receive the moments of truth or the messages as they happen.
     """
 
     phases = ("hear", "arrive", "travel", "close_journeys", "talk", "decide", "record")
@@ -135,8 +136,7 @@ class JourneyModel(mesa.Model):
         self.strategy_active = False
         self.strategy_cost = 0.0
         self.daily: list[dict[str, float | None]] = []
-        self.moment_sink: MomentSink | None = None
-        self.moment_kept = np.zeros(0, dtype=bool)
+        self.sinks: dict[str, tuple[Sink, np.ndarray]] = {}
         if strategy is not None:
             self._strategy_world = World.build(strategy[0], ids, channels)
             if strategy[1].from_day == 0:
@@ -145,12 +145,11 @@ class JourneyModel(mesa.Model):
                 self.schedule_event(self.adopt_strategy, at=strategy[1].from_day,
                                     priority=Priority.LOW)
 
-    def keep_moments(self, sink: MomentSink, share: float = 1.0) -> None:
-        """Send each day's moments of truth to ``sink`` as columns, for a random ``share`` of
-        customers (chosen once, so their journeys are kept whole)."""
-        self.moment_sink = sink
+    def keep(self, events: str, sink: Sink, share: float = 1.0) -> None:
+        """Send each day's ``events`` ("moments" or "messages") to ``sink`` as columns, for a
+        random ``share`` of customers (chosen once, so their journeys are kept whole)."""
         slots = np.arange(self.people.size)
-        self.moment_kept = self.streams.uniform("moment_sample", slots) < share
+        self.sinks[events] = (sink, self.streams.uniform(f"{events}_sample", slots) < share)
 
     # ----------------------------------------------------------------------------------------
     # the clock
@@ -290,9 +289,10 @@ class JourneyModel(mesa.Model):
         p.journey_revenue[who] += graph.revenue[tp]
         p.journey_cost[who] += graph.cost_per_visit[tp]
         self.today.moments += len(who)
-        if self.moment_sink is not None:
-            keep = self.moment_kept[who]
-            self.moment_sink({
+        if "moments" in self.sinks:
+            sink, kept = self.sinks["moments"]
+            keep = kept[who]
+            sink({
                 "day": np.full(keep.sum(), day, dtype=np.int32),
                 "customer": who[keep].astype(np.int64),
                 "journey": p.journeys[who[keep]].astype(np.int32),
@@ -350,6 +350,16 @@ class JourneyModel(mesa.Model):
         self.today.positive, self.today.negative = positive, len(said.valence) - positive
         self.messages[0] += self.today.positive
         self.messages[1] += self.today.negative
+        if "messages" in self.sinks:
+            sink, kept = self.sinks["messages"]
+            keep = kept[said.sender]
+            tie = np.where(said.strong, 2, 1) if self.network is not None else 0
+            sink({
+                "day": np.full(keep.sum(), self.today.day, dtype=np.int32),
+                "sender": said.sender[keep], "receiver": said.receiver[keep],
+                "valence": said.valence[keep],
+                "tie": np.broadcast_to(tie, said.sender.shape)[keep],
+            })
 
     def decide(self) -> None:
         """Each customer who finished a journey comes back after an inter-purchase time, or

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,8 +81,30 @@ def write_table(table: pa.Table, path: Path, provenance: Provenance, name: str) 
     return path
 
 
-class MomentWriter:
-    """Streams the moments of truth of one simulation into a parquet file, day by day.
+@dataclass(frozen=True)
+class EventTable:
+    """A table of events a simulation emits day by day in batches (moments, messages)."""
+
+    name: str
+    schema: pa.Schema
+    names: Callable[[JourneyModel], dict[str, pa.Array]]  # the dictionary columns' names
+
+    def table(self, batches: list[dict[str, np.ndarray]], names: dict[str, pa.Array]
+              ) -> pa.Table:
+        """The events of ``batches`` (columns as the model emits them) as one table."""
+        def column(field: pa.Field) -> pa.Array:
+            coded = pa.types.is_dictionary(field.type)
+            values = (np.concatenate([b[field.name] for b in batches]) if batches else
+                      np.empty(0, dtype=np.int32 if coded else field.type.to_pandas_dtype()))
+            if coded:
+                return pa.DictionaryArray.from_arrays(values.astype(np.int32), names[field.name])
+            return pa.array(values, type=field.type)
+
+        return pa.table([column(f) for f in self.schema], schema=self.schema)
+
+
+class BatchWriter:
+    """Streams one event table of one simulation into a parquet file, day by day.
 
     Batches are buffered and written as row groups, so memory stays flat however long the run;
     the file appears under its final name only when :meth:`close` is called.
@@ -89,25 +112,28 @@ class MomentWriter:
 
     ROWS_PER_GROUP = 1 << 20
 
-    def __init__(self, path: Path, provenance: Provenance, model: JourneyModel) -> None:
-        self.path = path
-        self.names = _moment_names(model)
-        self.schema = moment_schema().with_metadata(provenance.metadata("moments"))
+    def __init__(self, path: Path, provenance: Provenance, table: EventTable,
+                 model: JourneyModel) -> None:
+        self.path, self.table = path, table
+        self.names = table.names(model)
+        self.schema = table.schema.with_metadata(provenance.metadata(table.name))
         path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = pq.ParquetWriter(_temporary(path), self.schema, compression=COMPRESSION)
         self._batches: list[dict[str, np.ndarray]] = []
         self._rows = 0
 
     def __call__(self, batch: dict[str, np.ndarray]) -> None:
-        if len(batch["day"]):
+        rows = len(next(iter(batch.values())))
+        if rows:
             self._batches.append(batch)
-            self._rows += len(batch["day"])
+            self._rows += rows
             if self._rows >= self.ROWS_PER_GROUP:
                 self._flush()
 
     def _flush(self) -> None:
         if self._batches:
-            self._writer.write_table(moments_table(self._batches, self.names, self.schema))
+            table = self.table.table(self._batches, self.names)
+            self._writer.write_table(table.replace_schema_metadata(self.schema.metadata))
         self._batches, self._rows = [], 0
 
     def close(self) -> Path:
@@ -117,52 +143,46 @@ class MomentWriter:
         return self.path
 
 
-class MomentBuffer:
-    """Keeps the moments of truth of one simulation in memory (for :func:`cxsim.simulate`)."""
+class BatchBuffer:
+    """Keeps one event table of a simulation in memory (for :func:`cxsim.simulate`)."""
 
-    def __init__(self, model: JourneyModel) -> None:
-        self.names = _moment_names(model)
+    def __init__(self, table: EventTable, model: JourneyModel) -> None:
+        self.table, self.names = table, table.names(model)
         self.batches: list[dict[str, np.ndarray]] = []
 
     def __call__(self, batch: dict[str, np.ndarray]) -> None:
         self.batches.append(batch)
 
-    def table(self) -> pa.Table:
-        return moments_table(self.batches, self.names, moment_schema())
+    def result(self) -> pa.Table:
+        return self.table.table(self.batches, self.names)
 
 
-DICTIONARY_COLUMNS = ("touchpoint", "channel", "stage")
+_TEXT = pa.dictionary(pa.int32(), pa.string())
 
 
 def _moment_names(model: JourneyModel) -> dict[str, pa.Array]:
-    """The names behind the numbers of a moment batch's dictionary columns."""
     graph = model.world.graph  # every world of a model numbers touchpoints and channels alike
     return {"touchpoint": pa.array(graph.ids), "channel": pa.array(graph.channels),
             "stage": pa.array(list(STAGES))}
 
 
-def moment_schema() -> pa.Schema:
-    text = pa.dictionary(pa.int32(), pa.string())
-    return pa.schema([
-        ("day", pa.int32()), ("customer", pa.int64()), ("journey", pa.int32()),
-        ("touchpoint", text), ("channel", text), ("stage", text), ("quality", pa.float64()),
-        ("expectation", pa.float64()), ("disconfirmation", pa.float64()),
-        ("felt_value", pa.float64()), ("problem", pa.bool_()),
-    ])
+MOMENTS = EventTable("moments", pa.schema([
+    ("day", pa.int32()), ("customer", pa.int64()), ("journey", pa.int32()),
+    ("touchpoint", _TEXT), ("channel", _TEXT), ("stage", _TEXT), ("quality", pa.float64()),
+    ("expectation", pa.float64()), ("disconfirmation", pa.float64()),
+    ("felt_value", pa.float64()), ("problem", pa.bool_()),
+]), _moment_names)
+"""One row per moment of truth (:meth:`JourneyModel.meet`)."""
 
+TIES = ("none", "weak", "strong")
+MESSAGES = EventTable("messages", pa.schema([
+    ("day", pa.int32()), ("sender", pa.int64()), ("receiver", pa.int64()),
+    ("valence", pa.float64()), ("tie", _TEXT),
+]), lambda model: {"tie": pa.array(list(TIES))})
+"""One row per word-of-mouth message (:meth:`JourneyModel.talk`); tie "none" on a fully mixed
+population."""
 
-def moments_table(batches: list[dict[str, np.ndarray]], names: dict[str, pa.Array],
-                  schema: pa.Schema) -> pa.Table:
-    """The moments of truth of ``batches`` (columns from :meth:`JourneyModel.meet`)."""
-    def column(field: pa.Field) -> pa.Array:
-        values = (np.concatenate([b[field.name] for b in batches]) if batches
-                  else np.empty(0, dtype=field.type.to_pandas_dtype() if field.name not in
-                                DICTIONARY_COLUMNS else np.int32))
-        if field.name in DICTIONARY_COLUMNS:
-            return pa.DictionaryArray.from_arrays(values.astype(np.int32), names[field.name])
-        return pa.array(values, type=field.type)
-
-    return pa.table([column(f) for f in schema], schema=schema)
+EVENT_TABLES = (MOMENTS, MESSAGES)
 
 
 def _nullable(values: np.ndarray, missing: int = -1) -> pa.Array:

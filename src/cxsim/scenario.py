@@ -231,6 +231,11 @@ class Output(Strict):
     moments_sample: Annotated[float, Field(gt=0, le=1)] = Field(
         default=0.1, description="Share of customers whose moments are kept when moments=sample."
     )
+    messages: Annotated[Literal["all", "sample", "off"], BeforeValidator(_yaml_switch)] = Field(
+        default="off", description="Word-of-mouth messages table: all, a sample of senders, or "
+        "off.")
+    messages_sample: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.1, description="Share of senders whose messages are kept when messages=sample.")
 
 
 class StrategyCost(Strict):
