@@ -71,3 +71,61 @@ def test_the_messages_table_records_who_told_whom(tmp_path):
                         out=tmp_path / "run", replicates=1).table("messages").to_pandas()
     assert 0 < len(sampled) < len(messages)
     assert set(sampled.sender) <= set(messages.sender)
+
+
+def shop_with_reviews(size: int = 20_000, days: int = 240) -> object:
+    """Prospects read the rating at a search page, then buy or look elsewhere."""
+    world = {
+        "touchpoints": {
+            "search": {"stage": "consideration", "channel": "web", "p": "promotion",
+                       "quality": 7.0, "shows_rating": True},
+            "buy": {"stage": "purchase", "channel": "web", "p": "process", "quality": 7.0,
+                    "revenue": 50.0},
+            "elsewhere": {"stage": "consideration", "channel": "web", "p": "place",
+                          "quality": 7.0, "importance": 0.0},
+            "stay": {"stage": "use", "channel": "in_person", "p": "product",
+                     "quality": {"dist": "normal", "mean": 7.5, "sd": 1.5}},
+        },
+        "journey": {"entries": {"search": 1},
+                    "edges": {"search": {"buy": 0.6, "elsewhere": 0.4}, "buy": {"stay": 1}},
+                    "exits": ["elsewhere", "stay"]},
+    }
+    return tiny_scenario({
+        **world, "population.existing_customers": 0.0, "population.awareness_per_day": 0.01,
+        "population.segments.everyone.inter_purchase_days": 10_000,
+        "reviews.post_chance": 0.5, "reviews.window": 100,
+        "strategies.quality_drop": {"from_day": 60, "set": {
+            "touchpoints.stay.quality": {"dist": "normal", "mean": 5.0, "sd": 1.5}}},
+    }, size=size, horizon_days=days)
+
+
+def test_a_drop_in_quality_lowers_the_rating_and_with_it_the_conversion_of_prospects():
+    scenario = shop_with_reviews()
+    base = simulate(scenario)
+    drop = simulate(scenario, strategy="quality_drop")
+    rating_base = base["daily"].column("rating").to_numpy()
+    rating_drop = drop["daily"].column("rating").to_numpy()
+    assert (rating_base[:60] == rating_drop[:60]).all()
+    assert rating_drop[-1] < rating_base[-1] - 0.5
+
+    def conversion(tables, since: int) -> tuple[float, int]:
+        moments = tables["moments"].to_pandas()
+        moments = moments[moments.day >= since]
+        after_search = moments[moments.touchpoint.astype(str) != "search"]
+        bought = (after_search.touchpoint.astype(str) == "buy").sum()
+        return bought / len(after_search[after_search.touchpoint.astype(str).isin(
+            ["buy", "elsewhere"])]), bought
+
+    late = 150
+    (c_base, n), (c_drop, _) = conversion(base, late), conversion(drop, late)
+    assert c_drop < c_base - Z * math.sqrt(c_base * (1 - c_base) / n)
+
+
+def test_answering_negative_reviews_softens_the_fall():
+    scenario = shop_with_reviews(size=10_000, days=200)
+    from cxsim import override
+
+    answered = override(scenario, {"reviews.respond_share": 1.0})
+    plain = simulate(scenario, strategy="quality_drop", moments=False)["kpis"].to_pylist()[0]
+    soft = simulate(answered, strategy="quality_drop", moments=False)["kpis"].to_pylist()[0]
+    assert soft["final_rating"] > plain["final_rating"] + 0.2

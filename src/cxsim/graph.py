@@ -36,6 +36,8 @@ class JourneyGraph:
     by_preference: np.ndarray  # (touchpoints, K) bool: scaled by channel preference
     cumulative: np.ndarray  # (touchpoints, segments, K) cumulative weights, normalised to 1
     forks: np.ndarray  # (touchpoints,) bool: more than one edge leaves
+    rated: np.ndarray  # (touchpoints,) bool: shows the public rating
+    to_purchase: np.ndarray  # (touchpoints, K) bool: the edge leads to a purchase touchpoint
     personalised: bool = field(init=False)  # any touchpoint personalised
     weighted: bool = field(init=False)  # any importance other than 1
     priced: bool = field(init=False)  # any price premium
@@ -111,6 +113,10 @@ class JourneyGraph:
             by_preference=by_preference,
             cumulative=cumulative,
             forks=(weights > 0).any(axis=1).sum(axis=1) > 1,
+            rated=np.array([bool(tp and tp.shows_rating) for tp in present]),
+            to_purchase=np.array([[bool(present[t] and present[t].stage == "purchase")
+                                   for t in row] for row in targets]).reshape(targets.shape)
+            & (weights > 0).any(axis=1),
             quality=DistributionTable(quality),
             stage=np.array([STAGES.index(tp.stage) if tp else 0 for tp in present]),
             channel=np.array([channels.index(tp.channel) if tp else 0 for tp in present]),
@@ -139,16 +145,22 @@ class JourneyGraph:
         )
 
     def choose_next(
-        self, at: np.ndarray, segment: np.ndarray, preference: np.ndarray, u: np.ndarray
+        self, at: np.ndarray, segment: np.ndarray, preference: np.ndarray, u: np.ndarray,
+        purchase_scale: np.ndarray | None = None,
     ) -> np.ndarray:
         """Next touchpoints for customers standing on touchpoints ``at`` (not exits).
 
         ``segment`` holds their segment numbers, ``preference`` their channel-preference weights
         (customers × channels) and ``u`` their uniform draws. Each customer takes the edge where
         ``u`` falls in the cumulative weights of the edges leaving their touchpoint.
+        ``purchase_scale`` multiplies, per customer, the weights of edges to purchase
+        touchpoints (the public rating's pull on prospects).
         """
         cumulative = self.cumulative[at, segment]
         scaled = self.by_preference[at].any(axis=1) if self.by_preference.any() else None
+        if purchase_scale is not None:
+            pulled = (purchase_scale != 1) & self.to_purchase[at].any(axis=1)
+            scaled = pulled if scaled is None else scaled | pulled
         if scaled is not None and scaled.any():  # weights that depend on the customer
             rows, a = np.flatnonzero(scaled), at[scaled]
             w = self.weights[a, segment[scaled]]
@@ -156,6 +168,8 @@ class JourneyGraph:
                                 w * preference[rows[:, None], self.channel[self.targets[a]]], w)
             # a customer who cares for none of the channels on offer takes the plain weights
             w = np.where(scaled_w.sum(axis=1, keepdims=True) > 0, scaled_w, w)
+            if purchase_scale is not None:
+                w = np.where(self.to_purchase[a], w * purchase_scale[rows, None], w)
             w = np.cumsum(w, axis=1)
             cumulative[rows] = w / w[:, -1:]
         pick = (cumulative < u[:, None]).sum(axis=1)

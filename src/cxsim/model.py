@@ -18,9 +18,10 @@ One day is a fixed sequence of phases, listed in :attr:`JourneyModel.phases`:
    expectation are updated and the customer says how likely they are to recommend (0–10);
 5. ``talk`` — customers back from a journey tell others about it (word of mouth), which moves
    the receivers' attitude and expectation;
-6. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
+6. ``review`` — some post a public review; the rating prospects read moves with them;
+7. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
    churns;
-7. ``record`` — the day's figures are kept for the ``daily`` table.
+8. ``record`` — the day's figures are kept for the ``daily`` table.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class Today:
     scores: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int8))
     evaluation: np.ndarray = field(default_factory=lambda: np.empty(0))
     positive: int = 0  # messages told today
+    reviews: int = 0  # reviews posted today
     negative: int = 0
     churned: int = 0
     aware: int = 0
@@ -104,7 +106,7 @@ class JourneyModel(mesa.Model):
     Call :meth:`keep` to receive the moments of truth or the messages as they happen.
     """
 
-    phases = ("hear", "arrive", "travel", "close_journeys", "talk", "decide", "record")
+    phases = ("hear", "arrive", "travel", "close_journeys", "talk", "review", "decide", "record")
 
     def __init__(
         self,
@@ -132,6 +134,8 @@ class JourneyModel(mesa.Model):
             Awareness(limits, np.flatnonzero(prospect)) if self.network is None
             else NetworkAwareness(self.network, limits, prospect))
         self.messages = [0, 0]  # positive, negative over the run
+        self.rating = scenario.reviews.initial_rating  # the public rating, 1-5 stars
+        self.reviews = 0
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
         self.strategy_cost = 0.0
@@ -243,10 +247,24 @@ class JourneyModel(mesa.Model):
                 who = moving[forks]
                 u = self.streams.uniform("route", who, serial=serial[forks])
                 nxt[forks] = graph.choose_next(at[forks], p.segment[who],
-                                               p.channel_preference[who], u)
+                                               p.channel_preference[who], u,
+                                               self.rating_pull(who, at[forks]))
             self.meet(moving, nxt, serial)
             moving = moving[p.due_day[moving] == day]
         p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
+
+    def first_timers(self, who: np.ndarray) -> np.ndarray:
+        """Whether each of ``who`` is on a first journey (a prospect who just became aware)."""
+        return (self.people.journeys[who] == 0) & ~self.people.existing[who]
+
+    def rating_pull(self, who: np.ndarray, at: np.ndarray) -> np.ndarray | None:
+        """Per customer, how the public rating scales edges to a purchase: for first-timers at
+        a touchpoint that shows it, (rating / initial rating) ** elasticity (else 1)."""
+        graph, reviews = self.world.graph, self.world.scenario.reviews
+        if not graph.rated.any() or self.rating == reviews.initial_rating:
+            return None
+        pull = (self.rating / reviews.initial_rating) ** reviews.conversion_elasticity
+        return np.where(graph.rated[at] & self.first_timers(who), pull, 1.0)
 
     def step_of(self, who: np.ndarray) -> np.ndarray:
         """Each customer's journey number and step within it: the counter that keys the draws
@@ -282,6 +300,11 @@ class JourneyModel(mesa.Model):
             felt *= graph.importance[tp]
         world.memory.remember(p.memory, who, felt)
 
+        if graph.rated.any():  # first-timers reading the rating expect more (or less)
+            reviews = world.scenario.reviews
+            readers = who[graph.rated[tp] & self.first_timers(who)]
+            p.expectation[readers] += reviews.expectation_influence * (
+                self.rating - reviews.initial_rating)
         p.at[who] = tp
         p.due_day[who] = day + graph.duration_days[tp]
         p.journey_quality[who] += quality
@@ -361,6 +384,26 @@ class JourneyModel(mesa.Model):
                 "tie": np.broadcast_to(tie, said.sender.shape)[keep],
             })
 
+    def review(self) -> None:
+        """Some customers back from a journey post a public review, more likely after an
+        extreme one (a U-shape); the rating is an exponentially weighted mean of the reviews
+        (the day's reviews enter together), answered negative reviews count half as bad."""
+        spec, p, who = self.world.scenario.reviews, self.people, self.today.finished
+        if spec.post_chance <= 0 or not len(who):
+            return
+        value = self.today.evaluation
+        chance = spec.post_chance * (1.0 - np.exp(-np.abs(value) / spec.extremity))
+        posting = self.streams.uniform("review", who, serial=p.journeys[who]) < chance
+        stars = np.clip(np.rint(3.0 + value[posting]), 1, 5)
+        answered = self.streams.uniform("answer", who[posting],
+                                        serial=p.journeys[who[posting]]) < spec.respond_share
+        stars = np.where(answered & (stars < 3), (stars + 3.0) / 2, stars)
+        if len(stars):
+            keep = (1.0 - 1.0 / spec.window) ** len(stars)
+            self.rating = self.rating * keep + float(stars.mean()) * (1.0 - keep)
+        self.today.reviews = len(stars)
+        self.reviews += len(stars)
+
     def decide(self) -> None:
         """Each customer who finished a journey comes back after an inter-purchase time, or
         churns."""
@@ -404,6 +447,9 @@ class JourneyModel(mesa.Model):
             "mean_attitude": p.mean_active_attitude(),
             "messages_positive": t.positive,
             "messages_negative": t.negative,
+            "reviews": t.reviews,
+            "rating": self.rating,
+            "adopted": int(((p.journeys > 0) | p.existing).sum()),
             "nps": nps(scores) if len(scores) else None,
         })
 

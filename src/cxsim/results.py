@@ -222,18 +222,19 @@ def customers_table(model: JourneyModel) -> pa.Table:
 DAILY_SCHEMA = pa.schema(
     [(name, pa.int32()) for name in ("day", "prospects", "aware", "newly_aware",
                                      "active_customers", "in_journey", "messages_positive",
-                                     "messages_negative",
+                                     "messages_negative", "reviews", "adopted",
                                      "journeys_started", "journeys_completed", "moments",
                                      "churned")]
-    + [(name, pa.float64()) for name in ("revenue", "cost", "mean_attitude", "nps")]
+    + [(name, pa.float64()) for name in ("revenue", "cost", "mean_attitude", "nps", "rating")]
 )
 KPI_SCHEMA = pa.schema(
     [(name, pa.int64()) for name in ("customers", "journeys", "purchases",
-                                     "active_customers_end", "wom_positive", "wom_negative")]
+                                     "active_customers_end", "wom_positive", "wom_negative",
+                                     "reviews")]
     + [(name, pa.float64()) for name in (
         "journeys_per_customer", "revenue", "cost", "strategy_cost", "profit", "nps",
         "promoters", "detractors", "retention", "churn_rate", "repurchase_rate", "mean_clv",
-        "mean_attitude", "wom_positive_ratio", "aware_share_end")]
+        "mean_attitude", "wom_positive_ratio", "aware_share_end", "final_rating")]
 )
 
 
@@ -280,6 +281,8 @@ def kpis(model: JourneyModel) -> dict[str, float | None]:
         "wom_positive_ratio": (model.messages[0] / model.messages[1] if model.messages[1]
                                else float("nan")),
         "aware_share_end": float(1 - p.counts[Status.PROSPECT] / p.size),
+        "reviews": model.reviews,
+        "final_rating": model.rating,
     }
     return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in figures.items()}
 

@@ -124,6 +124,9 @@ class Touchpoint(Strict):
     duration_days: Annotated[int, Field(ge=0)] = Field(
         default=0, description="Days spent here before moving on (0: move on the same day)."
     )
+    shows_rating: bool = Field(
+        default=False, description="Prospects read the public rating here (search results, "
+        "review sites): it shifts their expectation and their way on to a purchase.")
 
 
 class Edge(Strict):
@@ -210,6 +213,29 @@ class WordOfMouth(Strict):
     expectation_influence: NonNegative = Field(
         default=0.05,
         description="A receiver's expectation moves by this × tie weight × valence.")
+
+
+class Reviews(Strict):
+    """Public reviews and the rating prospects read (Chevalier & Mayzlin 2006)."""
+
+    post_chance: Probability = Field(
+        default=0.0, description="Chance to post a review after a very extreme journey; it "
+        "falls to 0 for a journey that met expectations: post_chance·(1 − e^{−|v|/extremity}).")
+    extremity: Annotated[float, Field(gt=0)] = 1.0
+    initial_rating: Annotated[float, Field(ge=1, le=5)] = Field(
+        default=4.0, description="The rating before any simulated review (1–5 stars).")
+    window: Annotated[int, Field(ge=1)] = Field(
+        default=200, description="The rating is an exponentially weighted mean of about the "
+        "last `window` reviews.")
+    expectation_influence: NonNegative = Field(
+        default=0.5, description="A prospect reading the rating expects this many quality "
+        "points more per star above initial_rating (less below).")
+    conversion_elasticity: NonNegative = Field(
+        default=1.0, description="Edges from a rating touchpoint to a purchase touchpoint are "
+        "weighted by (rating / initial_rating) ** conversion_elasticity for prospects.")
+    respond_share: Probability = Field(
+        default=0.0, description="Share of negative reviews the business answers; an answered "
+        "review's stars move halfway back to neutral (3).")
 
 
 class Economics(Strict):
@@ -312,6 +338,7 @@ class Scenario(Strict):
     perception: Perception = Field(default_factory=Perception)
     loyalty: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="logistic"))
     word_of_mouth: WordOfMouth = Field(default_factory=WordOfMouth)
+    reviews: Reviews = Field(default_factory=Reviews)
     economics: Economics = Field(default_factory=Economics)
     output: Output = Field(default_factory=Output)
     strategies: dict[Id, Strategy] = Field(default_factory=dict)
