@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from cxsim import simulate
 from cxsim.scenario import WordOfMouth
@@ -129,3 +130,16 @@ def test_answering_negative_reviews_softens_the_fall():
     plain = simulate(scenario, strategy="quality_drop", moments=False)["kpis"].to_pylist()[0]
     soft = simulate(answered, strategy="quality_drop", moments=False)["kpis"].to_pylist()[0]
     assert soft["final_rating"] > plain["final_rating"] + 0.2
+
+
+def test_the_daily_mean_attitude_is_that_of_the_active_customers():
+    """The running total survives journeys, churn and word of mouth reaching anyone."""
+    scenario = tiny_scenario({**hotel_like(7.5), "population.existing_customers": 0.3,
+                              "population.awareness_per_day": 0.01,
+                              "word_of_mouth.imitation_per_day": 0.05}, size=5000,
+                             horizon_days=90)
+    tables = simulate(scenario, moments=False)
+    customers = tables["customers"].to_pandas()
+    active = customers.status.astype(str).isin(["in_journey", "between"])
+    last = tables["daily"].column("mean_attitude")[-1].as_py()
+    assert last == pytest.approx(customers.attitude[active].mean(), rel=1e-9, abs=1e-12)

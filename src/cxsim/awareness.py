@@ -26,7 +26,7 @@ import numpy as np
 
 from cxsim.network import SocialNetwork
 
-STEPS_PER_DAY = 48
+STEPS_PER_DAY = 12
 """Steps of the within-day integration of the hazard when word of mouth spreads awareness."""
 
 

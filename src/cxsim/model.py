@@ -135,6 +135,7 @@ class JourneyModel(mesa.Model):
             else NetworkAwareness(self.network, limits, prospect))
         self.messages = [0, 0]  # positive, negative over the run
         self.rating = scenario.reviews.initial_rating  # the public rating, 1-5 stars
+        self.adopted = int(self.people.existing.sum())  # customers who completed a journey
         self.reviews = 0
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
@@ -339,8 +340,9 @@ class JourneyModel(mesa.Model):
         evaluation = world.memory.recall(p.memory, who)
         self.today.evaluation = evaluation
         mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
-        p.attitude[who], p.expectation[who] = world.attitude.update(
+        attitude, p.expectation[who] = world.attitude.update(
             p.attitude[who], p.expectation[who], evaluation, mean_quality)
+        p.set_attitude(who, attitude)
         noise = self.streams.normal("recommend", who, serial=p.journeys[who])
         scores = world.loyalty.recommend(p.attitude[who], noise)
         p.last_recommend[who] = scores
@@ -354,6 +356,7 @@ class JourneyModel(mesa.Model):
         p.revenue[who] += p.journey_revenue[who]
         p.cost[who] += p.journey_cost[who]
         p.purchases[who] += p.journey_revenue[who] > 0
+        self.adopted += int(((p.journeys[who] == 0) & ~p.existing[who]).sum())
         p.journeys[who] += 1
         p.at[who] = -1
         p.set_status(who, Status.BETWEEN)
@@ -367,8 +370,8 @@ class JourneyModel(mesa.Model):
         said = talk(who, self.today.evaluation, p.traits["talkativeness"][who], p.journeys[who],
                     spec, self.streams, self.network, p.size)
         heard = said.weight * said.valence
-        p.attitude += spec.attitude_influence * np.bincount(said.receiver, heard, p.size)
-        p.expectation += spec.expectation_influence * np.bincount(said.receiver, heard, p.size)
+        p.add_attitude(said.receiver, spec.attitude_influence * heard)
+        np.add.at(p.expectation, said.receiver, spec.expectation_influence * heard)
         positive = int((said.valence > 0).sum())
         self.today.positive, self.today.negative = positive, len(said.valence) - positive
         self.messages[0] += self.today.positive
@@ -449,7 +452,7 @@ class JourneyModel(mesa.Model):
             "messages_negative": t.negative,
             "reviews": t.reviews,
             "rating": self.rating,
-            "adopted": int(((p.journeys > 0) | p.existing).sum()),
+            "adopted": self.adopted,
             "nps": nps(scores) if len(scores) else None,
         })
 

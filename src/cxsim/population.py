@@ -62,18 +62,41 @@ class Population:
     memory: dict[str, np.ndarray] = field(default_factory=dict)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(len(Status), dtype=np.int64))
 
+    active_attitude: float = 0.0  # sum of the attitudes of active customers, kept up to date
+
     def __post_init__(self) -> None:
         self.counts = np.bincount(self.status, minlength=len(Status)).astype(np.int64)
+        self.active_attitude = float(self.attitude[self._active(np.arange(self.size))].sum())
+
+    def _active(self, who: np.ndarray) -> np.ndarray:
+        status = self.status[who]
+        return (status == Status.IN_JOURNEY) | (status == Status.BETWEEN)
 
     @property
     def size(self) -> int:
         return len(self.segment)
 
     def set_status(self, who: np.ndarray, status: Status) -> None:
-        """Move customers ``who`` to ``status``, keeping the head counts per status."""
+        """Move customers ``who`` to ``status``, keeping the head counts per status and the
+        attitude total of active customers."""
+        was = self._active(who)
         self.counts -= np.bincount(self.status[who], minlength=len(Status))
         self.counts[status] += len(who)
         self.status[who] = status
+        now = status in (Status.IN_JOURNEY, Status.BETWEEN)
+        changed = ~was if now else was
+        self.active_attitude += (1 if now else -1) * float(self.attitude[who[changed]].sum())
+
+    def set_attitude(self, who: np.ndarray, values: np.ndarray) -> None:
+        """New attitudes for customers ``who`` (each once)."""
+        active = self._active(who)
+        self.active_attitude += float((values - self.attitude[who])[active].sum())
+        self.attitude[who] = values
+
+    def add_attitude(self, who: np.ndarray, change: np.ndarray) -> None:
+        """Add ``change`` to the attitudes of ``who`` (who may repeat)."""
+        self.active_attitude += float(change[self._active(who)].sum())
+        np.add.at(self.attitude, who, change)
 
     @property
     def active(self) -> int:
@@ -82,8 +105,8 @@ class Population:
 
     def mean_active_attitude(self) -> float | None:
         """Mean attitude of active customers (in a journey or between journeys)."""
-        active = (self.status == Status.IN_JOURNEY) | (self.status == Status.BETWEEN)
-        return float(self.attitude[active].mean()) if active.any() else None
+        count = self.active
+        return self.active_attitude / count if count else None
 
     @classmethod
     def draw(cls, scenario: Scenario, streams: Streams, channels: list[str]) -> Population:
