@@ -43,6 +43,7 @@ def test_the_report_has_every_section_and_is_self_contained(report):
     assert text.count("data:image/svg+xml;base64,") >= 4
     assert not re.search(r'(src|href)="https?://', text)  # opens offline
     assert "cxsim run scenario.yaml --seed" in text  # how to reproduce
+    assert '<section id="wom">' in text  # both examples win prospects by promotion
 
 
 def test_a_run_without_moments_still_gets_a_valid_report(tmp_path):

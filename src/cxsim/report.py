@@ -3,11 +3,11 @@
 Sections, in reading order: the question (scenario, population, strategies and their costs); the
 answer (each strategy against the baseline, as a table and a forest plot of 95% intervals);
 loyalty over time; the journey (traffic along the touchpoint graph); moments of truth (where
-disconfirmation is, and which touchpoints give the peaks and the ends customers remember); the
-fine print (seed, version, scenario, how to reproduce). Sections for service episodes and word of
-mouth come with the tables that hold them. Plots are matplotlib figures (``pip install
-'cxsim[report]'``) embedded as SVG, in the Okabe–Ito colour-blind-safe palette with a line style
-per strategy, so they read in grey.
+disconfirmation is, and which touchpoints give the peaks and the ends customers remember); word
+of mouth and reviews when the run has them; the fine print (seed, version, scenario, how to
+reproduce). A section for service episodes comes with the tables that hold them. Plots are
+matplotlib figures (``pip install 'cxsim[report]'``) embedded as SVG, in the Okabe–Ito
+colour-blind-safe palette with a line style per strategy, so they read in grey.
 """
 
 from __future__ import annotations
@@ -167,6 +167,42 @@ def _over_time(run: Run) -> str:
     return _section("time", "Loyalty over time", body)
 
 
+def _word_of_mouth(run: Run) -> str:
+    """Awareness and adoption, messages by valence and the public rating, when the run has
+    word of mouth or reviews (an empty string otherwise)."""
+    daily = run.table("daily").to_pandas()
+    if "point" in daily:
+        daily = daily[daily.point == daily.point.min()]
+    talked = daily[["messages_positive", "messages_negative", "reviews"]].to_numpy().sum()
+    if not talked and daily.newly_aware.sum() == 0:
+        return ""
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, 3, figsize=(11, 3.2))
+    for i, strategy in enumerate(run.manifest["strategies"]):
+        mine = daily[daily.strategy == strategy].groupby("day").mean(numeric_only=True)
+        style = _style(i)
+        axes[0].plot(mine.index, mine.aware, label=f"{strategy}: aware", **style)
+        axes[0].plot(mine.index, mine.adopted, alpha=0.6, linewidth=0.8, **style)
+        week = mine[["messages_positive", "messages_negative"]].rolling(7, min_periods=1).sum()
+        axes[1].plot(mine.index, week.messages_positive, label=f"{strategy}: positive", **style)
+        axes[1].plot(mine.index, week.messages_negative, alpha=0.6, linewidth=0.8, **style)
+        axes[2].plot(mine.index, mine.rating, label=strategy, **style)
+    axes[0].set_title("aware (thick) and adopted (thin), people", fontsize=8)
+    axes[1].set_title("messages in the last 7 days: positive (thick), negative (thin)", fontsize=8)
+    axes[2].set_title("public rating (stars, 1–5)", fontsize=8)
+    for ax in axes:
+        ax.set_xlabel("day")
+    axes[2].legend(fontsize=7, frameon=False)
+    kpis = run.table("kpis").to_pandas().groupby("strategy")[
+        ["aware_share_end", "wom_positive", "wom_negative", "wom_positive_ratio", "reviews",
+         "final_rating"]].mean().reset_index()
+    body = ("<p>Prospects become aware through promotion and word of mouth; customers tell "
+            "others after their journeys, the dissatisfied more often; some post reviews, and "
+            "first-time customers read the rating. Means over replicates.</p>"
+            + _embed(figure, "awareness, messages and rating over time") + _table(kpis))
+    return _section("wom", "Word of mouth and reviews", body)
+
+
 def _moments(run: Run) -> pd.DataFrame | None:
     """The baseline's moments of truth (whole journeys of a sample of customers)."""
     try:
@@ -300,7 +336,7 @@ def build_report(run: Run) -> str:
     """The whole report as one HTML document (styles and images inside)."""
     moments = _moments(run)
     sections = [_question(run), _answer(run), _over_time(run), _journey(run, moments),
-                _moments_of_truth(moments), _fine_print(run)]
+                _moments_of_truth(moments), _word_of_mouth(run), _fine_print(run)]
     links = " ".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("answer", "answer"), ("time", "over time"), ("journey", "journey"),
         ("moments", "moments of truth"), ("fine-print", "fine print")))
