@@ -52,12 +52,51 @@ def world_problems(scenario: Scenario) -> list[Problem]:
                 problems.append(Problem(
                     ("population", "segments", name, "channel_preferences", channel),
                     f"unknown channel {channel!r}; the touchpoints use: {', '.join(channels)}"))
+    problems += service_problems(scenario)
     problems += graph_problems(scenario)
     for kind, (path, spec) in rule_specs(scenario).items():
         try:
             make_rule(kind, spec.rule, spec.model_extra or {})
         except RuleError as error:
             problems += [Problem(path + p.path, p.message) for p in error.problems]
+    return problems
+
+
+def service_problems(scenario: Scenario) -> list[Problem]:
+    """Care touchpoints that do not exist or cannot take contacts, and escalation loops."""
+    problems: list[Problem] = []
+    known, service = scenario.touchpoints, scenario.service
+
+    def care_at(path: tuple[Any, ...], tp: str) -> bool:
+        if tp not in known:
+            problems.append(Problem(path, f"unknown touchpoint {tp!r}"))
+        elif known[tp].care is None:
+            problems.append(Problem(path, f"{tp!r} has no care section (servers, ...): "
+                                    "customers cannot contact it"))
+        else:
+            return True
+        return False
+
+    for tp in service.contact:
+        care_at(("service", "contact", tp), tp)
+    if service.contact and sum(service.contact.values()) <= 0:
+        problems.append(Problem(("service", "contact"), "contact weights must have a positive "
+                                "sum"))
+    for name, tp in known.items():
+        if tp.care is not None and tp.care.escalate_to is not None:
+            path = ("touchpoints", name, "care", "escalate_to")
+            if care_at(path, tp.care.escalate_to):
+                chain, nxt = [name], tp.care.escalate_to
+                while nxt is not None and nxt not in chain:
+                    chain.append(nxt)
+                    care = getattr(known.get(nxt), "care", None)
+                    nxt = care.escalate_to if care is not None else None
+                if nxt is not None:
+                    problems.append(Problem(path, "escalation loop: " + " → ".join(
+                        [*chain, nxt])))
+    if service.follow_up is not None and service.follow_up.touchpoint not in known:
+        problems.append(Problem(("service", "follow_up", "touchpoint"),
+                                f"unknown touchpoint {service.follow_up.touchpoint!r}"))
     return problems
 
 

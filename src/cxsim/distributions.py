@@ -129,6 +129,17 @@ class Uniform(_Distribution):
         return self.low + (self.high - self.low) * u
 
 
+class Exponential(_Distribution):
+    """Exponential with mean ``mean`` (memoryless: service times and patience of the Erlang
+    queues)."""
+
+    dist: Literal["exponential"]
+    mean_: float = Field(alias="mean", gt=0)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return -self.mean_ * np.log1p(-u)
+
+
 @dataclass(frozen=True)
 class NumberShorthand:
     """Pydantic marker: a bare number in the file stands for ``{key: number, **extra}``.
@@ -152,7 +163,7 @@ class NumberShorthand:
 
 
 Distribution = Annotated[
-    Constant | Normal | TruncatedNormal | Beta | LogNormal | Uniform,
+    Constant | Normal | TruncatedNormal | Beta | LogNormal | Uniform | Exponential,
     Field(discriminator="dist"),
     NumberShorthand("value", (("dist", "constant"),)),
 ]

@@ -42,6 +42,7 @@ from cxsim.results import (
     kpis,
     kpis_table,
     partition,
+    queues_table,
     read_table,
     write_table,
 )
@@ -108,6 +109,7 @@ def simulate(
     tables = {
         "customers": customers_table(model),
         "daily": daily_table(model),
+        "queues": queues_table(model),
         "kpis": kpis_table(kpis(model)),
     }
     for name, (buffer, _) in model.sinks.items():
@@ -159,7 +161,8 @@ def run_task(task: Task) -> dict[str, Any]:
     for writer, _ in model.sinks.values():
         writer.close()  # type: ignore[attr-defined]
     figures = kpis(model)
-    for name, table in (("customers", customers_table(model)), ("daily", daily_table(model))):
+    for name, table in (("customers", customers_table(model)), ("daily", daily_table(model)),
+                        ("queues", queues_table(model))):
         write_table(table, task.path(name), provenance, name)
     # kpis last: a task whose kpis file exists is complete
     write_table(kpis_table(figures), task.path("kpis"), provenance, "kpis")

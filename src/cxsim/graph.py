@@ -49,6 +49,7 @@ class JourneyGraph:
     price_premium: np.ndarray
     problem_probability: np.ndarray
     problem_severity: np.ndarray
+    prevented: np.ndarray  # share of problems a proactive action prevents
     cost_per_visit: np.ndarray
     revenue: np.ndarray
     duration_days: np.ndarray
@@ -125,6 +126,7 @@ class JourneyGraph:
             price_premium=column("price_premium"),
             problem_probability=column("problem_probability"),
             problem_severity=column("problem_severity"),
+            prevented=column("prevented_share"),
             cost_per_visit=column("cost_per_visit"),
             revenue=column("revenue"),
             duration_days=column("duration_days").astype(np.int32),
@@ -269,10 +271,15 @@ def graph_problems(scenario: Scenario) -> list[Problem]:
         reached |= mine
         for tp in mine - leaves:
             trapped.setdefault(tp, []).append(segment)
+    care = {tp for tp, spec in known.items() if spec.care is not None}
+    off_graph = (care | set(scenario.care_touchpoints())) - reached  # met in service only
     for tp in known:
+        if tp in off_graph:
+            continue
         if tp not in reached:
             problems.append(Problem(("touchpoints", tp),
-                                    "unreachable: no path from an entry leads here"))
+                                    "unreachable: no path from an entry leads here (nor is it "
+                                    "a care touchpoint or the service follow-up)"))
         elif tp not in journey.exits and not journey.edges.get(tp):
             problems.append(Problem(("touchpoints", tp),
                                     "a dead end: not an exit and no edge leaves it "

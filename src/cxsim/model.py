@@ -13,15 +13,20 @@ One day is a fixed sequence of phases, listed in :attr:`JourneyModel.phases`:
    touchpoint, which is their first moment of truth;
 3. ``travel`` — customers due to leave a touchpoint move along the graph to the next one and meet
    a moment of truth there (quality, disconfirmation, felt value, journey memory); customers at a
-   touchpoint that takes no time move on the same day (hop after hop);
-4. ``close_journeys`` — journeys that reached an exit are evaluated (journey memory), attitude and
-   expectation are updated and the customer says how likely they are to recommend (0–10);
-5. ``talk`` — customers back from a journey tell others about it (word of mouth), which moves
+   touchpoint that takes no time move on the same day (hop after hop); a problem there makes
+   some complain (a service episode) and leaves the others silent;
+4. ``serve`` — the day's complaints, repeat contacts and escalations reach care touchpoints,
+   queue for their servers, and the contacts that end today are judged, solved, escalated or
+   given up (:mod:`cxsim.service`, :mod:`cxsim.queues`);
+5. ``close_journeys`` — journeys that reached an exit (and have no service episode open) are
+   evaluated (journey memory), attitude and expectation are updated and the customer says how
+   likely they are to recommend (0–10);
+6. ``talk`` — customers back from a journey tell others about it (word of mouth), which moves
    the receivers' attitude and expectation;
-6. ``review`` — some post a public review; the rating prospects read moves with them;
-7. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
+7. ``review`` — some post a public review; the rating prospects read moves with them;
+8. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
    churns;
-8. ``record`` — the day's figures are kept for the ``daily`` table.
+9. ``record`` — the day's figures are kept for the ``daily`` table.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from cxsim.network import build_network
 from cxsim.population import NEVER, Population, Status
 from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
 from cxsim.scenario import Scenario, Strategy
+from cxsim.service import CareDesks, Contacts, ServiceDesk
 from cxsim.streams import Streams
 from cxsim.word_of_mouth import talk
 
@@ -62,6 +68,7 @@ class World:
     attitude: AttitudeUpdate
     loyalty: Loyalty
     inter_purchase: DistributionTable  # one per segment
+    desks: CareDesks
 
     @classmethod
     def build(cls, scenario: Scenario, ids: list[str], channels: list[str]) -> World:
@@ -69,7 +76,8 @@ class World:
                  for kind, (_, spec) in rule_specs(scenario).items()}
         gaps = [s.inter_purchase_days for s in scenario.population.segments.values()]
         return cls(scenario=scenario, graph=JourneyGraph.compile(scenario, ids, channels),
-                   inter_purchase=DistributionTable(gaps), **rules)
+                   inter_purchase=DistributionTable(gaps), desks=CareDesks.compile(scenario, ids),
+                   **rules)
 
 
 @dataclass
@@ -89,6 +97,11 @@ class Today:
     churned: int = 0
     aware: int = 0
     moments: int = 0
+    problems: int = 0
+    complaints: int = 0
+    contacts: int = 0
+    staff_cost: float = 0.0  # care touchpoints' servers
+    contact_cost: float = 0.0  # care contacts (also in the customers' journey costs)
 
 
 class JourneyModel(mesa.Model):
@@ -106,7 +119,8 @@ class JourneyModel(mesa.Model):
     Call :meth:`keep` to receive the moments of truth or the messages as they happen.
     """
 
-    phases = ("hear", "arrive", "travel", "close_journeys", "talk", "review", "decide", "record")
+    phases = ("hear", "arrive", "travel", "serve", "close_journeys", "talk", "review", "decide",
+              "record")
 
     def __init__(
         self,
@@ -133,6 +147,7 @@ class JourneyModel(mesa.Model):
         self.awareness: Awareness | NetworkAwareness = (
             Awareness(limits, np.flatnonzero(prospect)) if self.network is None
             else NetworkAwareness(self.network, limits, prospect))
+        self.service = ServiceDesk(self.world.desks, self.people.size, scenario.horizon_days)
         self.messages = [0, 0]  # positive, negative over the run
         self.rating = scenario.reviews.initial_rating  # the public rating, 1-5 stars
         self.adopted = int(self.people.existing.sum())  # customers who completed a journey
@@ -177,6 +192,7 @@ class JourneyModel(mesa.Model):
     def adopt_strategy(self) -> None:
         """From now on, run with the strategy's scenario."""
         self.world = self._strategy_world
+        self.service.adopt(self.world.desks)
         self.strategy_active = True
         self.people.ensure_memory(self.world.memory.state)
 
@@ -221,6 +237,7 @@ class JourneyModel(mesa.Model):
         p.journey_moments[who] = 0
         p.journey_revenue[who] = 0.0
         p.journey_cost[who] = 0.0
+        self.service.start_journeys(who)
         for name, start in self.world.memory.state.items():
             p.memory[name][who] = start
         returning = (p.journeys[who] > 0) | p.existing[who]
@@ -290,16 +307,25 @@ class JourneyModel(mesa.Model):
         if risky.any():
             u = self.streams.uniform("problem", who[risky], serial=serial[risky])
             problem[risky] = u < graph.problem_probability[tp[risky]]
+            if graph.prevented.any():  # anticipating needs prevents some problems
+                u = self.streams.uniform("prevent", who[risky], serial=serial[risky])
+                problem[risky] &= u >= graph.prevented[tp[risky]]
             quality -= problem * graph.problem_severity[tp]
         if graph.personalised:
             quality += graph.personalisation[tp] * p.traits["personalisation_response"][who]
         if graph.priced:
             quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
-        expectation = p.expectation[who]
-        felt = world.disconfirmation.felt_value(quality, expectation)
-        if graph.weighted:
-            felt *= graph.importance[tp]
-        world.memory.remember(p.memory, who, felt)
+        felt = self.judge(who, tp, quality, problem, remember=False)
+        remember = np.ones(len(who), dtype=bool)
+        if problem.any():  # complainers' bad moments wait for care's answer (cxsim.service)
+            had = np.flatnonzero(problem)
+            complains = self.service.complain(
+                who[had], felt[had], p.traits["complain_propensity"][who[had]],
+                self.streams.uniform("complain", who[had], serial=serial[had]), day)
+            remember[had[complains]] = False
+            self.today.problems += len(had)
+            self.today.complaints += int(complains.sum())
+        world.memory.remember(p.memory, who[remember], felt[remember])
 
         if graph.rated.any():  # first-timers reading the rating expect more (or less)
             reviews = world.scenario.reviews
@@ -312,7 +338,22 @@ class JourneyModel(mesa.Model):
         p.journey_moments[who] += 1
         p.journey_revenue[who] += graph.revenue[tp]
         p.journey_cost[who] += graph.cost_per_visit[tp]
+
+    def judge(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray,
+              problem: np.ndarray | None = None, remember: bool = True) -> np.ndarray:
+        """A moment of truth of customers ``who`` at touchpoints ``tp``: the felt value of
+        ``quality`` against their expectation (importance-weighted), folded into journey memory
+        when ``remember``, and kept for the moments table. Returns the felt values."""
+        graph, p, world, day = self.world.graph, self.people, self.world, self.today.day
+        expectation = p.expectation[who]
+        felt = world.disconfirmation.felt_value(quality, expectation)
+        if graph.weighted:
+            felt *= graph.importance[tp]
+        if remember:
+            world.memory.remember(p.memory, who, felt)
         self.today.moments += len(who)
+        if problem is None:
+            problem = np.zeros(len(who), dtype=bool)
         if "moments" in self.sinks:
             sink, kept = self.sinks["moments"]
             keep = kept[who]
@@ -329,14 +370,100 @@ class JourneyModel(mesa.Model):
                 "felt_value": felt[keep],
                 "problem": problem[keep],
             })
+        return felt
+
+    def serve(self) -> None:
+        """Complaints, repeat contacts and escalations reach care touchpoints and queue there;
+        the contacts that end today are judged and solved, escalated, retried or given up
+        (:mod:`cxsim.service`). Customers whose episode closes at a journey's exit finish it."""
+        desk, p, day, spec = self.service, self.people, self.today.day, self.world.scenario.service
+        self.today.staff_cost = desk.staff(day)
+        if not (desk.due or desk.ending):
+            return
+        calls = desk.contacts_for(day, self.streams, p.channel_preference,
+                                  self.world.graph.channel, np.asarray(spec.hours))
+        if len(calls.who):
+            desk.queue(calls, day, self.streams, p.traits["patience_minutes"])
+        self.today.contacts = len(calls.who)
+        ended = desk.ending_today(day)
+        if ended is not None:
+            self.settle(ended)
+
+    def settle(self, calls: Contacts) -> None:
+        """Contacts that end today: each a moment of truth (see :mod:`cxsim.service` for its
+        quality); then the held bad moments are released, less what a recovery forgives, and
+        the unsolved are escalated or try again."""
+        desk, desks, p, day = self.service, self.world.desks, self.people, self.today.day
+        spec, graph, who = desks.spec, self.world.graph, calls.who
+        serial = desk.contacts[who].astype(np.uint64)
+
+        def draw(purpose: str) -> np.ndarray:
+            return self.streams.uniform(purpose, who, serial=serial)
+
+        served = ~calls.abandoned
+        solved = served & (draw("resolve") < desks.resolution[calls.tp])
+        spread = desk.answers(calls, self.streams.normal("answer", who, serial=serial))
+        quality = np.where(served, graph.draw_quality(calls.tp, draw("contact_quality")),
+                           p.expectation[who])
+        patience = p.traits["patience_minutes"][who] * desks.patience_scale[calls.tp]
+        quality -= (spec.wait_penalty * np.minimum(calls.wait / np.maximum(patience, 1e-9), 2.0)
+                    + spec.unresolved_penalty * ~solved + spec.inconsistency_penalty * spread)
+        released, bad = desk.release_held(calls, solved)
+        self.world.memory.remember(p.memory, released, bad)
+        self.judge(who, calls.tp, quality)
+        cost = np.where(served, graph.cost_per_visit[calls.tp], 0.0)
+        p.journey_cost[who] += cost
+        self.today.contact_cost += float(cost.sum())
+        desk.contact_cost += float(cost.sum())
+        closing, escalated = desk.follow_on(calls, solved, day, draw("retry") < spec.retry,
+                                            draw("switch") < spec.switch_channel)
+        if desks.follow_up >= 0 and desks.follow_up_after == "problem":
+            self.follow_up(closing)
+        finished = closing[desk.at_exit[closing]]
+        desk.at_exit[finished] = False
+        self.today.finishing.append(finished)
+        if "contacts" in self.sinks:
+            sink, kept = self.sinks["contacts"]
+            keep = kept[who]
+            sink({
+                "day": calls.day[keep], "minute": calls.minute[keep],
+                "customer": who[keep].astype(np.int64),
+                "journey": p.journeys[who[keep]].astype(np.int32),
+                "attempt": calls.attempt[keep].astype(np.int8),
+                "touchpoint": calls.tp[keep], "channel": graph.channel[calls.tp[keep]],
+                "outsourced": desks.outsourced[calls.tp[keep]],
+                "wait_minutes": calls.wait[keep], "abandoned": calls.abandoned[keep],
+                "resolved": solved[keep], "escalated": escalated[keep],
+                "quality": quality[keep],
+            })
+
+    def follow_up(self, who: np.ndarray) -> None:
+        """A proactive follow-up contact for a share of ``who``: a moment of truth at the
+        follow-up touchpoint, with its cost."""
+        desks, p = self.world.desks, self.people
+        serial = p.journeys[who].astype(np.uint64)
+        who = who[self.streams.uniform("follow_up", who, serial=serial)
+                  < desks.follow_up_share]
+        tp = np.full(len(who), desks.follow_up)
+        quality = self.world.graph.draw_quality(
+            tp, self.streams.uniform("follow_up_quality", who, serial=p.journeys[who]))
+        self.judge(who, tp, quality)
+        p.journey_cost[who] += self.world.graph.cost_per_visit[desks.follow_up]
 
     def close_journeys(self) -> None:
         """Journeys that reached an exit: evaluate, update attitude, ask for a 0–10 score."""
         p, world = self.people, self.world
         who = np.concatenate(self.today.finishing) if self.today.finishing else np.empty(0, int)
+        waiting = self.service.open[who]  # a service episode still open: wait for it
+        if waiting.any():
+            self.service.at_exit[who[waiting]] = True
+            p.due_day[who[waiting]] = NEVER
+            who = who[~waiting]
         self.today.finished = who
         if not len(who):
             return
+        if world.desks.follow_up >= 0 and world.desks.follow_up_after == "purchase":
+            self.follow_up(who[p.journey_revenue[who] > 0])
         evaluation = world.memory.recall(p.memory, who)
         self.today.evaluation = evaluation
         mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
@@ -446,11 +573,15 @@ class JourneyModel(mesa.Model):
             "moments": t.moments,
             "churned": t.churned,
             "revenue": float(p.journey_revenue[finished].sum()),
-            "cost": float(p.journey_cost[finished].sum()),
+            "cost": float(p.journey_cost[finished].sum()) + t.staff_cost,
             "mean_attitude": p.mean_active_attitude(),
             "messages_positive": t.positive,
             "messages_negative": t.negative,
             "reviews": t.reviews,
+            "problems": t.problems,
+            "complaints": t.complaints,
+            "contacts": t.contacts,
+            "service_cost": t.staff_cost + t.contact_cost,
             "rating": self.rating,
             "adopted": self.adopted,
             "nps": nps(scores) if len(scores) else None,

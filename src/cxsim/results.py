@@ -32,7 +32,7 @@ from cxsim.model import JourneyModel, nps
 from cxsim.population import Status
 from cxsim.scenario import STAGES
 
-TABLES = ("customers", "moments", "daily", "kpis")
+TABLES = ("customers", "moments", "contacts", "daily", "queues", "kpis")  # by default
 COMPRESSION = "zstd"
 
 
@@ -182,7 +182,15 @@ MESSAGES = EventTable("messages", pa.schema([
 """One row per word-of-mouth message (:meth:`JourneyModel.talk`); tie "none" on a fully mixed
 population."""
 
-EVENT_TABLES = (MOMENTS, MESSAGES)
+CONTACTS = EventTable("contacts", pa.schema([
+    ("day", pa.int32()), ("minute", pa.float64()), ("customer", pa.int64()),
+    ("journey", pa.int32()), ("attempt", pa.int8()), ("touchpoint", _TEXT), ("channel", _TEXT),
+    ("outsourced", pa.bool_()), ("wait_minutes", pa.float64()), ("abandoned", pa.bool_()),
+    ("resolved", pa.bool_()), ("escalated", pa.bool_()), ("quality", pa.float64()),
+]), _moment_names)
+"""One row per contact with a care touchpoint (:meth:`JourneyModel.settle`)."""
+
+EVENT_TABLES = (MOMENTS, MESSAGES, CONTACTS)
 
 
 def _nullable(values: np.ndarray, missing: int = -1) -> pa.Array:
@@ -215,6 +223,9 @@ def customers_table(model: JourneyModel) -> pa.Table:
         "churned": p.status == Status.CHURNED,
         "churn_day": _nullable(p.churn_day),
         "last_recommend": _nullable(p.last_recommend),
+        "problems": model.service.problems,
+        "complaints": model.service.complaints,
+        "contacts": model.service.contacts,
     }
     return pa.table(columns)
 
@@ -224,23 +235,100 @@ DAILY_SCHEMA = pa.schema(
                                      "active_customers", "in_journey", "messages_positive",
                                      "messages_negative", "reviews", "adopted",
                                      "journeys_started", "journeys_completed", "moments",
-                                     "churned")]
-    + [(name, pa.float64()) for name in ("revenue", "cost", "mean_attitude", "nps", "rating")]
+                                     "churned", "problems", "complaints", "contacts")]
+    + [(name, pa.float64()) for name in ("revenue", "cost", "service_cost", "mean_attitude",
+                                         "nps", "rating")]
 )
 KPI_SCHEMA = pa.schema(
     [(name, pa.int64()) for name in ("customers", "journeys", "purchases",
                                      "active_customers_end", "wom_positive", "wom_negative",
-                                     "reviews")]
+                                     "reviews", "problems", "complaints", "contacts")]
     + [(name, pa.float64()) for name in (
         "journeys_per_customer", "revenue", "cost", "strategy_cost", "profit", "nps",
         "promoters", "detractors", "retention", "churn_rate", "repurchase_rate", "mean_clv",
-        "mean_attitude", "wom_positive_ratio", "aware_share_end", "final_rating")]
+        "mean_attitude", "wom_positive_ratio", "aware_share_end", "final_rating",
+        "complaint_rate", "silent_dissatisfied_rate", "silent_churn_share",
+        "first_contact_resolution", "mean_wait_minutes", "p90_wait_minutes", "service_level",
+        "abandonment_rate", "staff_cost", "cost_to_serve")]
 )
+QUEUES_SCHEMA = pa.schema([
+    ("day", pa.int32()), ("touchpoint", pa.string()), ("arrivals", pa.int64()),
+    ("served", pa.int64()), ("abandoned", pa.int64()), ("backlog", pa.int64()),
+    ("mean_wait_minutes", pa.float64()), ("utilisation", pa.float64()),
+])
 
 
 def daily_table(model: JourneyModel) -> pa.Table:
     """One row per day."""
     return pa.Table.from_pylist(model.daily, schema=DAILY_SCHEMA)
+
+
+def queues_table(model: JourneyModel) -> pa.Table:
+    """One row per care touchpoint and day: contacts arriving, served (starting service),
+    abandoned, still waiting at the end of the day (backlog), mean wait of those served, and
+    utilisation (minutes of service started / server-minutes on duty)."""
+    q, horizon = model.service.days, model.world.scenario.horizon_days
+    care = sorted(model.service.queues)
+    days = np.arange(horizon)
+    rows = len(care) * horizon
+
+    def cut(values: np.ndarray) -> np.ndarray:
+        return values[care, :horizon].ravel() if rows else np.empty(0)
+
+    served = cut(q.served)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_wait = np.where(served > 0, cut(q.wait_sum) / served, np.nan)
+        utilisation = np.where(cut(q.server_hours) > 0,
+                               cut(q.busy_minutes) / (60 * cut(q.server_hours)), np.nan)
+    ids = model.world.graph.ids
+    return pa.table({
+        "day": np.tile(days, len(care)).astype(np.int32),
+        "touchpoint": [ids[tp] for tp in care for _ in days],
+        "arrivals": cut(q.arrivals).astype(np.int64),
+        "served": served.astype(np.int64),
+        "abandoned": cut(q.abandoned).astype(np.int64),
+        "backlog": (np.cumsum(q.waiting, axis=1)[care, :horizon].ravel() if rows
+                    else np.empty(0)).astype(np.int64),
+        "mean_wait_minutes": pa.array(mean_wait, mask=np.isnan(mean_wait)),
+        "utilisation": pa.array(utilisation, mask=np.isnan(utilisation)),
+    }, schema=QUEUES_SCHEMA)
+
+
+def service_figures(model: JourneyModel) -> dict[str, float | int]:
+    """The service KPIs: complaints and silence, resolution, waits, abandonment, cost to serve.
+
+    complaint_rate = complaints / problems; silent_dissatisfied_rate = customers who had a
+    problem and never complained / customers who had a problem; silent_churn_share = churned
+    customers who had a problem and never complained / churned customers; first-contact
+    resolution over first contacts; waits over served contacts; service level = contacts
+    answered within service.service_level_minutes / contacts offered (abandoned included).
+    """
+    desk, p = model.service, model.people
+    had = desk.problems > 0
+    silent = had & (desk.complaints == 0)
+    churned = p.status == Status.CHURNED
+    waits = np.concatenate(desk.waits) if desk.waits else np.empty(0)
+    offered = desk.offered - int(sum(len(c.who) for b in desk.ending.values() for c in b))
+    target = model.world.scenario.service.service_level_minutes
+
+    def share(part: float, whole: float) -> float:
+        return part / whole if whole else float("nan")
+
+    return {
+        "problems": int(desk.problems.sum()),
+        "complaints": int(desk.complaints.sum()),
+        "contacts": int(desk.contacts.sum()),
+        "complaint_rate": share(desk.complaints.sum(), desk.problems.sum()),
+        "silent_dissatisfied_rate": share(silent.sum(), had.sum()),
+        "silent_churn_share": share((silent & churned).sum(), churned.sum()),
+        "first_contact_resolution": share(desk.first_contacts[1], desk.first_contacts[0]),
+        "mean_wait_minutes": float(waits.mean()) if len(waits) else float("nan"),
+        "p90_wait_minutes": float(np.quantile(waits, 0.9)) if len(waits) else float("nan"),
+        "service_level": share((waits <= target).sum(), offered),
+        "abandonment_rate": share(desk.abandoned, offered),
+        "staff_cost": desk.staff_cost,
+        "cost_to_serve": desk.staff_cost + desk.contact_cost,
+    }
 
 
 def kpis_table(figures: dict[str, float | None]) -> pa.Table:
@@ -255,7 +343,7 @@ def kpis(model: JourneyModel) -> dict[str, float | None]:
     n_served = int(served.sum())
     churned = int((p.status == Status.CHURNED).sum())
     completed = int(p.journeys.sum())
-    revenue, cost = float(p.revenue.sum()), float(p.cost.sum())
+    revenue, cost = float(p.revenue.sum()), float(p.cost.sum()) + model.service.staff_cost
     scores = p.last_recommend[served]
     figures = {
         "customers": n_served,
@@ -283,6 +371,7 @@ def kpis(model: JourneyModel) -> dict[str, float | None]:
         "aware_share_end": float(1 - p.counts[Status.PROSPECT] / p.size),
         "reviews": model.reviews,
         "final_rating": model.rating,
+        **service_figures(model),
     }
     return {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in figures.items()}
 

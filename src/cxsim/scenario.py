@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from cxsim.distributions import Constant, Distribution, Normal, NumberShorthand
+from cxsim.distributions import Constant, Distribution, Exponential, Normal, NumberShorthand
 from cxsim.network import FullyMixed, NetworkSpec
 from cxsim.typed import Id, NonNegative, Probability, Strict
 
@@ -29,6 +29,10 @@ SevenPs = Literal[
 
 def _const(value: float) -> Constant:
     return Constant(value=value)
+
+
+def _exponential(mean: float) -> Exponential:
+    return Exponential(dist="exponential", mean=mean)
 
 
 class Segment(Strict):
@@ -92,6 +96,37 @@ class Population(Strict):
     )
 
 
+Servers = Annotated[int, Field(ge=0)] | list[Annotated[int, Field(ge=0)]] | list[
+    list[Annotated[int, Field(ge=0)]]]
+
+
+class Care(Strict):
+    """A service touchpoint that customers contact about a problem (phone, chat, email, a desk):
+    its servers and waiting line, and how well it answers."""
+
+    servers: Servers = Field(
+        description="Servers on duty: a number, 24 numbers (one per hour of the day, every day) "
+        "or 7 lists of 24 (Monday first). Hours with 0 servers are closed.")
+    service_minutes: Distribution = Field(
+        default_factory=lambda: _exponential(6.0),
+        description="Handling time of one contact, minutes.")
+    patience_scale: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="Multiplies customers' patience_minutes on this channel (an "
+        "email waits far longer than a phone call: e.g. 200).")
+    first_contact_resolution: Probability = Field(
+        default=0.7, description="Chance that a served contact solves the problem.")
+    escalate_to: Id | None = Field(
+        default=None, description="Care touchpoint an unresolved contact is passed to (the next "
+        "day), e.g. a specialist; without it the customer may contact again.")
+    cost_per_server_hour: NonNegative = Field(default=0.0, description="Staff cost.")
+    answer: float = Field(
+        default=0.0, description="The answer (policy) this channel gives, on any scale: "
+        "customers who meet different answers across channels perceive inconsistency.")
+    answer_sd: NonNegative = Field(
+        default=0.0, description="Spread of answers between contacts of this channel.")
+    outsourced: bool = Field(default=False, description="Run by an outsourced team.")
+
+
 class Touchpoint(Strict):
     """A node of the journey graph: one place or moment where the customer meets the brand."""
 
@@ -127,6 +162,12 @@ class Touchpoint(Strict):
     shows_rating: bool = Field(
         default=False, description="Prospects read the public rating here (search results, "
         "review sites): it shifts their expectation and their way on to a purchase.")
+    prevented_share: Probability = Field(
+        default=0.0, description="Share of problems here that a proactive action prevents "
+        "(anticipating needs, e.g. an outage notice); its cost goes in the strategy.")
+    care: Care | None = Field(
+        default=None, description="Makes this a care touchpoint customers contact about "
+        "problems (see service.contact).")
 
 
 class Edge(Strict):
@@ -238,6 +279,53 @@ class Reviews(Strict):
         "review's stars move halfway back to neutral (3).")
 
 
+class FollowUp(Strict):
+    """A proactive contact the company makes: itself a moment of truth, with its cost."""
+
+    touchpoint: Id = Field(description="The touchpoint of the follow-up (its quality, cost).")
+    after: Literal["problem", "purchase"] = Field(
+        default="problem", description="After a problem's service episode closes, or at the "
+        "end of every journey with a purchase.")
+    share: Probability = Field(default=1.0, description="Share of those customers followed up.")
+
+
+class Service(Strict):
+    """Service episodes: what customers do about a problem, and how care answers (rule 8)."""
+
+    contact: dict[Id, NonNegative] = Field(
+        default_factory=dict,
+        description="Care touchpoints a complaining customer may contact, weighted; each weight "
+        "is scaled by the customer's preference for the touchpoint's channel, and channels "
+        "closed at that hour are skipped. Empty: nobody complains.")
+    hours: list[NonNegative] = Field(
+        default_factory=lambda: [1.0] * 24, min_length=24, max_length=24,
+        description="Relative number of contacts made in each hour of the day (0:00 first).")
+    max_attempts: Annotated[int, Field(ge=1)] = Field(
+        default=3, description="Contacts per problem at most (first, repeats, escalations).")
+    retry: Probability = Field(
+        default=0.6, description="Chance that a customer whose contact failed (abandoned or "
+        "unresolved without escalation) tries again the next day.")
+    switch_channel: Probability = Field(
+        default=0.3, description="Chance that a retry goes to another channel.")
+    wait_penalty: NonNegative = Field(
+        default=2.0, description="Quality points a contact loses for a wait as long as the "
+        "customer's patience (in proportion for shorter waits).")
+    unresolved_penalty: NonNegative = Field(
+        default=2.0, description="Quality points a contact loses when it does not solve the "
+        "problem.")
+    inconsistency_penalty: NonNegative = Field(
+        default=1.0, description="Quality points a contact loses per unit of spread between the "
+        "answers the customer has met in this journey.")
+    forgiveness: Probability = Field(
+        default=0.8, description="Share of the bad moment of a journey's first problem that is "
+        "forgotten when it is solved at the first contact; a second problem in the journey is "
+        "never forgiven (double deviation).")
+    service_level_minutes: NonNegative = Field(
+        default=0.5, description="Target answer time for the service level KPI, minutes.")
+    follow_up: FollowUp | None = Field(
+        default=None, description="A proactive follow-up contact (a strategy lever).")
+
+
 class Economics(Strict):
     """Money: discounting for customer lifetime value."""
 
@@ -260,6 +348,11 @@ class Output(Strict):
     messages: Annotated[Literal["all", "sample", "off"], BeforeValidator(_yaml_switch)] = Field(
         default="off", description="Word-of-mouth messages table: all, a sample of senders, or "
         "off.")
+    contacts: Annotated[Literal["all", "sample", "off"], BeforeValidator(_yaml_switch)] = Field(
+        default="all", description="Service contacts table: all, a sample of customers, or off.")
+    contacts_sample: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.1, description="Share of customers whose contacts are kept when "
+        "contacts=sample.")
     messages_sample: Annotated[float, Field(gt=0, le=1)] = Field(
         default=0.1, description="Share of senders whose messages are kept when messages=sample.")
 
@@ -339,10 +432,23 @@ class Scenario(Strict):
     loyalty: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="logistic"))
     word_of_mouth: WordOfMouth = Field(default_factory=WordOfMouth)
     reviews: Reviews = Field(default_factory=Reviews)
+    service: Service = Field(default_factory=Service)
     economics: Economics = Field(default_factory=Economics)
     output: Output = Field(default_factory=Output)
     strategies: dict[Id, Strategy] = Field(default_factory=dict)
     sweep: Sweep | None = None
+
+    def care_touchpoints(self) -> list[str]:
+        """Touchpoints service episodes reach: those customers contact, where those escalate
+        to (and so on), and the follow-up's; in first-reached order."""
+        reached = list(self.service.contact)
+        for tp in reached:  # grows as escalations are found
+            care = getattr(self.touchpoints.get(tp), "care", None)
+            if care is not None and care.escalate_to and care.escalate_to not in reached:
+                reached.append(care.escalate_to)
+        if self.service.follow_up is not None:
+            reached.append(self.service.follow_up.touchpoint)
+        return list(dict.fromkeys(reached))
 
     def channels(self) -> list[str]:
         """The channels of all touchpoints, in first-seen order."""

@@ -42,6 +42,8 @@ def expand(data: Any, parts: list[str], create: bool) -> Iterator[tuple[Any, ...
     """Concrete paths matching ``parts`` (``*`` matches every key or index at its level).
 
     With ``create``, missing mappings along the way are made, so that a new key can be set.
+    A ``*`` passes over entries whose next field is null while the path goes deeper into it (a
+    touchpoint without a ``care`` section, for ``touchpoints.*.care.servers``).
     """
     if not parts:
         yield ()
@@ -58,6 +60,11 @@ def expand(data: Any, parts: list[str], create: bool) -> Iterator[tuple[Any, ...
         if isinstance(data, list) and not isinstance(key, int):
             raise PatchError(f"{head!r}: a list is indexed by number")
         keys = [key]
+    if head == "*" and len(rest) > 1:
+        keys = [k for k in keys if not (isinstance(data[k], dict) and rest[0] in data[k]
+                                        and data[k][rest[0]] is None)]
+        if not keys:
+            raise PatchError(f"'*' matches nothing with a {rest[0]!r} here")
     for key in keys:
         if isinstance(data, dict) and key not in data:
             if not create:

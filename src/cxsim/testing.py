@@ -55,3 +55,35 @@ def tiny_scenario(changes: dict[str, Any] | None = None, size: int = 1000,
     if researcher:
         base = override(base, researcher)
     return override(base, changes or {})
+
+
+def call_centre(servers: int, arrivals_per_minute: float, handling_minutes: float,
+                days: int = 30, patience_minutes: float | None = None, size: int = 100_000
+                ) -> Scenario:
+    """An M/M/c call centre as a cxsim service touchpoint: ``size`` customers use a product
+    every day; a problem (chance set so that ``arrivals_per_minute`` calls arrive, spread
+    evenly over the day) makes them call a phone line with ``servers`` agents and exponential
+    handling times; calls always solve the problem. ``patience_minutes`` (mean of an
+    exponential patience) makes it M/M/c+M (Erlang A); ``None``: nobody hangs up."""
+    per_day = arrivals_per_minute * 1440
+    if per_day >= size:
+        raise ValueError(f"{per_day:g} calls a day need more than {size} customers")
+    return tiny_scenario({
+        "population.size": size,
+        "population.segments.everyone.complain_propensity": 1.0,
+        "population.segments.everyone.patience_minutes": patience_minutes or 1e12,
+        "touchpoints": {
+            "use": {"stage": "use", "channel": "app", "p": "product", "quality": 7.0,
+                    "duration_days": 1, "problem_probability": per_day / size},
+            "done": {"stage": "post_purchase", "channel": "app", "p": "product", "quality": 7.0},
+            "phone": {"stage": "service", "channel": "phone", "p": "people", "quality": 7.0,
+                      "service": True, "care": {
+                          "servers": servers, "first_contact_resolution": 1.0,
+                          "service_minutes": {"dist": "exponential", "mean": handling_minutes}}},
+        },
+        "journey": {"entries": {"use": 1}, "edges": {"use": {"use": 1, "done": 1e-12}},
+                    "exits": ["done"]},
+        "service.contact": {"phone": 1},
+        "service.max_attempts": 1,
+        "output.moments": "off",
+    }, size=size, horizon_days=days)

@@ -1,0 +1,357 @@
+"""Service episodes: what customers do about a problem, and what care does for them (rule 8).
+
+A problem at a touchpoint is a bad moment of truth. The customer then complains or stays
+silent, by their propensity to complain (most stay silent: TARP 1986, Goodman 1999): a silent
+customer keeps the bad moment, and their loyalty decision sees it. A complaining customer opens a
+*service episode*:
+
+1. **Contact.** At a time of day drawn from ``service.hours``, the customer picks a care
+   touchpoint (phone, chat, email, a desk…) among those open at that hour, by
+   ``service.contact`` weight × their preference for its channel.
+2. **Queue.** The contact waits in that touchpoint's line (:mod:`cxsim.queues`): served by the
+   first free server, or abandoned when the wait exceeds the customer's patience (a draw,
+   exponential with mean patience_minutes × the channel's patience_scale: Erlang A).
+3. **Judge.** The contact is a moment of truth: quality = the channel's quality draw
+   − wait_penalty · min(wait / mean patience, 2) − unresolved_penalty (if not solved)
+   − inconsistency_penalty · spread of the answers the customer met in this journey; an
+   abandoned contact has no quality of its own (it counts as the customer's expectation).
+4. **Resolve.** A served contact solves the problem with the channel's first-contact-resolution
+   probability. Otherwise the customer is escalated (the channel's ``escalate_to``, the next
+   day), or with chance ``retry`` contacts again the next day (switching channel with chance
+   ``switch_channel``), up to ``max_attempts`` contacts; else the episode ends unsolved.
+
+Service recovery (Maxham & Netemeyer 2002; de Matos et al. 2007): the bad moment of a complaint
+is held back until its first contact is judged. If that contact solves the journey's first and
+only problem, a share ``forgiveness`` of the bad moment is forgotten; a second problem in the same
+journey is never forgiven (the double deviation of Bitner, Booms & Tetreault 1990). With peak–end
+memory this makes the recovery paradox emerge, but only when the recovery is better than
+expected and the failure was the only one: a well-handled contact becomes the journey's peak
+and end, lifting it a little above a journey without a problem.
+
+A journey does not end while a service episode is open: a customer who reached an exit waits
+there until the episode closes (the episode belongs to the journey).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cxsim.distributions import Constant, DistributionTable
+from cxsim.queues import HOURS_PER_WEEK, MINUTES_PER_DAY, ServiceQueue, weekly_servers
+from cxsim.scenario import Scenario, Service
+from cxsim.streams import Streams
+
+MAX_PATIENCE_RATIO = 2.0
+"""A wait counts against a contact at most twice a full patience (for waits across nights)."""
+
+
+@dataclass(frozen=True)
+class CareDesks:
+    """A world's care touchpoints as arrays indexed by touchpoint number (others inert)."""
+
+    care: np.ndarray  # bool: takes contacts
+    contact_weight: np.ndarray
+    servers: list[np.ndarray | None]  # servers by hour of the week
+    open: np.ndarray  # (touchpoints, 168) bool
+    service_minutes: DistributionTable
+    patience_scale: np.ndarray
+    resolution: np.ndarray  # first-contact resolution probability
+    escalate_to: np.ndarray  # touchpoint number, -1 none
+    cost_per_server_hour: np.ndarray
+    answer: np.ndarray
+    answer_sd: np.ndarray
+    outsourced: np.ndarray
+    follow_up: int  # touchpoint number, -1 none
+    follow_up_after: str
+    follow_up_share: float
+    spec: Service  # the scenario's service section
+
+    @classmethod
+    def compile(cls, scenario: Scenario, ids: list[str]) -> CareDesks:
+        n = len(ids)
+        index = {tp: i for i, tp in enumerate(ids)}
+        cares = [getattr(scenario.touchpoints.get(tp), "care", None) for tp in ids]
+        servers = [None if c is None else weekly_servers(c.servers) for c in cares]
+        weight = np.zeros(n)
+        for tp, w in scenario.service.contact.items():
+            weight[index[tp]] = w
+
+        def column(field: str, default: float = 0.0) -> np.ndarray:
+            return np.array([default if c is None else getattr(c, field) for c in cares],
+                            dtype=float)
+
+        follow = scenario.service.follow_up
+        return cls(
+            care=np.array([c is not None for c in cares]),
+            contact_weight=weight,
+            servers=servers,
+            open=np.array([np.zeros(HOURS_PER_WEEK, bool) if s is None else s > 0
+                           for s in servers]).reshape(n, HOURS_PER_WEEK),
+            service_minutes=DistributionTable([Constant(value=0.0) if c is None
+                                               else c.service_minutes for c in cares]),
+            patience_scale=column("patience_scale", 1.0),
+            resolution=column("first_contact_resolution"),
+            escalate_to=np.array([-1 if c is None or c.escalate_to is None
+                                  else index[c.escalate_to] for c in cares], dtype=np.int64),
+            cost_per_server_hour=column("cost_per_server_hour"),
+            answer=column("answer"),
+            answer_sd=column("answer_sd"),
+            outsourced=np.array([bool(c and c.outsourced) for c in cares]),
+            follow_up=-1 if follow is None else index[follow.touchpoint],
+            follow_up_after="" if follow is None else follow.after,
+            follow_up_share=0.0 if follow is None else follow.share,
+            spec=scenario.service,
+        )
+
+    @property
+    def anyone_complains(self) -> bool:
+        return bool(self.contact_weight.any())
+
+
+@dataclass
+class Contacts:
+    """A batch of contacts (one row each)."""
+
+    who: np.ndarray
+    tp: np.ndarray  # care touchpoint number; -1: to be chosen; -2 - t: chosen, avoiding t
+    attempt: np.ndarray  # 1 for the first contact of an episode
+    day: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    minute: np.ndarray = field(default_factory=lambda: np.empty(0))  # time of day
+    wait: np.ndarray = field(default_factory=lambda: np.empty(0))
+    abandoned: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+
+    @staticmethod
+    def join(batches: list[Contacts]) -> Contacts:
+        return Contacts(**{name: np.concatenate([getattr(b, name) for b in batches])
+                           for name in Contacts.__dataclass_fields__})
+
+    def take(self, mask: np.ndarray) -> Contacts:
+        return Contacts(**{name: getattr(self, name)[mask]
+                           for name in Contacts.__dataclass_fields__})
+
+
+@dataclass
+class QueueDays:
+    """Per care touchpoint and day: what the ``queues`` table reports."""
+
+    arrivals: np.ndarray
+    served: np.ndarray
+    abandoned: np.ndarray
+    waiting: np.ndarray  # difference array: +1 the day a contact arrives, −1 the day it leaves
+    wait_sum: np.ndarray
+    busy_minutes: np.ndarray
+    server_hours: np.ndarray
+
+    @classmethod
+    def zeros(cls, touchpoints: int, days: int) -> QueueDays:
+        return cls(*(np.zeros((touchpoints, days + 1)) for _ in range(7)))
+
+
+class ServiceDesk:
+    """The service episodes of one simulation: per-customer episode state, the contacts on
+    their way, and one waiting line per care touchpoint (kept across a strategy's start).
+
+    The model calls :meth:`complain` when problems happen, :meth:`contacts_for` and
+    :meth:`queue` in its ``serve`` phase, and :meth:`outcome` to settle the contacts that end
+    today.
+    """
+
+    def __init__(self, desks: CareDesks, size: int, horizon_days: int) -> None:
+        self.desks = desks
+        self.queues: dict[int, ServiceQueue] = {}
+        self.open = np.zeros(size, dtype=bool)  # a service episode is open
+        self.held = np.full(size, np.nan)  # felt value of the problem, held until contact
+        self.failures = np.zeros(size, dtype=np.int8)  # problems in the current journey
+        self.answer_low = np.full(size, np.inf)  # answers met in the current journey
+        self.answer_high = np.full(size, -np.inf)
+        self.at_exit = np.zeros(size, dtype=bool)  # journey reached an exit, episode open
+        self.problems = np.zeros(size, dtype=np.int32)
+        self.complaints = np.zeros(size, dtype=np.int32)  # episodes opened
+        self.contacts = np.zeros(size, dtype=np.int32)
+        self.due: dict[int, list[Contacts]] = {}  # contacts to make, by day
+        self.ending: dict[int, list[Contacts]] = {}  # contacts queued, by the day they end
+        self.days = QueueDays.zeros(len(desks.care), horizon_days)
+        self.first_contacts = [0, 0]  # made, solved
+        self.waits: list[np.ndarray] = []  # waits of served contacts
+        self.offered = 0
+        self.abandoned = 0
+        self.staff_cost = 0.0
+        self.contact_cost = 0.0
+        self.adopt(desks)
+
+    def adopt(self, desks: CareDesks) -> None:
+        """Work with a (strategy's) new care set-up; lines keep their waiting contacts."""
+        self.desks = desks
+        for tp in np.flatnonzero(desks.care):
+            old = self.queues.get(tp)
+            queue = ServiceQueue(desks.servers[tp])
+            if old is not None:  # busy servers stay busy; new ones are free now
+                k = min(len(old.free), len(queue.free))
+                queue.free[:k] = np.sort(old.free)[::-1][:k]
+            self.queues[int(tp)] = queue
+
+    # ----------------------------------------------------------------------------------------
+    # problems
+
+    def start_journeys(self, who: np.ndarray) -> None:
+        self.failures[who] = 0
+        self.answer_low[who], self.answer_high[who] = np.inf, -np.inf
+
+    def complain(self, who: np.ndarray, felt: np.ndarray, propensity: np.ndarray,
+                 u: np.ndarray, day: int) -> np.ndarray:
+        """Customers ``who`` just had a problem (bad moments ``felt``): those who complain
+        (draw ``u`` below their ``propensity``, no episode already open) open an episode with a
+        first contact today, and their bad moment is held back. Returns who complains (mask)."""
+        self.problems[who] += 1
+        self.failures[who] += 1
+        complains = (u < propensity) & ~self.open[who] if self.desks.anyone_complains else (
+            np.zeros(len(who), dtype=bool))
+        opening = who[complains]
+        self.open[opening] = True
+        self.held[opening] = felt[complains]
+        self.complaints[opening] += 1
+        self.schedule(opening, np.full(len(opening), -1), np.ones(len(opening), np.int8), day)
+        return complains
+
+    def schedule(self, who: np.ndarray, tp: np.ndarray, attempt: np.ndarray, day: int) -> None:
+        if len(who):
+            self.due.setdefault(day, []).append(Contacts(who, tp, attempt))
+
+    # ----------------------------------------------------------------------------------------
+    # contacts and queues
+
+    def contacts_for(self, day: int, streams: Streams, preference: np.ndarray,
+                     channel: np.ndarray, hours: np.ndarray) -> Contacts:
+        """Today's contacts, each with its time of day and (where still open) its channel."""
+        batches = self.due.pop(day, [])
+        if not batches:
+            return Contacts(*(np.empty(0, np.int64) for _ in range(3)))
+        calls = Contacts.join(batches)
+        serial = self.contacts[calls.who].astype(np.uint64)
+        calls.day = np.full(len(calls.who), day, dtype=np.int32)
+        calls.minute = _minute_of_day(hours, streams.uniform("contact_time", calls.who,
+                                                             serial=serial))
+        choose = calls.tp < 0
+        if choose.any():
+            who = calls.who[choose]
+            hour = (day % 7) * 24 + (calls.minute[choose] // 60).astype(np.int64)
+            weights = self.desks.contact_weight * preference[who][:, channel]
+            previous = -calls.tp[choose] - 2  # a retry switching channel avoids its last one
+            weights[previous >= 0, previous[previous >= 0]] = 0.0
+            opened = weights * self.desks.open[:, hour].T
+            weights = np.where(opened.sum(axis=1, keepdims=True) > 0, opened, weights)
+            weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights,
+                               self.desks.contact_weight)
+            cumulative = np.cumsum(weights, axis=1)
+            u = streams.uniform("contact_channel", who, serial=serial[choose])
+            pick = (cumulative < (u * cumulative[:, -1])[:, None]).sum(axis=1)
+            calls.tp[choose] = np.minimum(pick, weights.shape[1] - 1)
+        self.contacts[calls.who] += 1
+        return calls
+
+    def queue(self, calls: Contacts, day: int, streams: Streams, patience: np.ndarray) -> None:
+        """Put ``calls`` in their touchpoints' lines; each is settled on the day it ends."""
+        desks, days = self.desks, self.days
+        serial = self.contacts[calls.who].astype(np.uint64)
+        service = desks.service_minutes.ppf(
+            calls.tp, streams.uniform("service_time", calls.who, serial=serial))
+        mean_patience = patience[calls.who] * desks.patience_scale[calls.tp]
+        give_up = -mean_patience * np.log1p(-streams.uniform("patience", calls.who,
+                                                             serial=serial))
+        arrival = day * MINUTES_PER_DAY + calls.minute
+        calls.wait = np.empty(len(calls.who))
+        calls.abandoned = np.empty(len(calls.who), dtype=bool)
+        end = np.empty(len(calls.who))
+        for tp in np.unique(calls.tp):
+            here = calls.tp == tp
+            served = self.queues[int(tp)].serve(arrival[here], service[here], give_up[here])
+            calls.wait[here], calls.abandoned[here] = served.wait, served.abandoned
+            end[here] = served.start + np.where(served.abandoned, 0.0, service[here])
+            start_day = np.minimum(served.start // MINUTES_PER_DAY, days.served.shape[1] - 1
+                                   ).astype(np.int64)
+            kept = ~served.abandoned
+            np.add.at(days.served[tp], start_day[kept], 1)
+            np.add.at(days.abandoned[tp], start_day[~kept], 1)
+            np.add.at(days.wait_sum[tp], start_day[kept], served.wait[kept])
+            np.add.at(days.busy_minutes[tp], start_day[kept], service[here][kept])
+            days.arrivals[tp, day] += here.sum()
+            days.waiting[tp, day] += here.sum()
+            np.add.at(days.waiting[tp], start_day, -1)
+        self.offered += len(calls.who)
+        last = days.served.shape[1] - 1
+        ending = np.minimum(end // MINUTES_PER_DAY, last).astype(np.int64)
+        for d in np.unique(ending):
+            self.ending.setdefault(int(d), []).append(calls.take(ending == d))
+
+    def ending_today(self, day: int) -> Contacts | None:
+        batches = self.ending.pop(day, [])
+        return Contacts.join(batches) if batches else None
+
+    def staff(self, day: int) -> float:
+        """Today's staff cost, also counting server-hours for utilisation."""
+        cost = 0.0
+        for tp, queue in self.queues.items():
+            if self.desks.care[tp]:
+                hours = queue.server_hours(day)
+                self.days.server_hours[tp, day] += hours
+                cost += hours * self.desks.cost_per_server_hour[tp]
+        self.staff_cost += cost
+        return cost
+
+    # ----------------------------------------------------------------------------------------
+    # outcomes
+
+    def answers(self, calls: Contacts, z: np.ndarray) -> np.ndarray:
+        """The answers served contacts get; returns each customer's spread of answers met in
+        this journey (0 for a first answer)."""
+        served = ~calls.abandoned
+        who = calls.who[served]
+        answer = self.desks.answer[calls.tp[served]] + self.desks.answer_sd[calls.tp[served]] * z[
+            served]
+        np.minimum.at(self.answer_low, who, answer)
+        np.maximum.at(self.answer_high, who, answer)
+        spread = np.zeros(len(calls.who))
+        spread[served] = self.answer_high[who] - self.answer_low[who]
+        return spread
+
+    def release_held(self, calls: Contacts, solved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The held bad moments released by first contacts: (whose, felt after forgiveness)."""
+        first = np.flatnonzero(~np.isnan(self.held[calls.who]))
+        who = calls.who[first]
+        forgiven = solved[first] & (calls.attempt[first] == 1) & (self.failures[who] == 1)
+        felt = self.held[who] * np.where(forgiven, 1.0 - self.desks.spec.forgiveness, 1.0)
+        self.held[who] = np.nan
+        self.first_contacts[0] += len(first)
+        self.first_contacts[1] += int(solved[first].sum())
+        return who, felt
+
+    def follow_on(self, calls: Contacts, solved: np.ndarray, day: int, retry: np.ndarray,
+                  switch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """After settling ``calls``: escalate or retry the unsolved (``retry``, ``switch``:
+        the customers' draws already compared with their chances). Returns the customers whose
+        episode closes today and whether each was escalated."""
+        escalate_to = self.desks.escalate_to[calls.tp]
+        more = calls.attempt < self.desks.spec.max_attempts
+        escalated = ~solved & ~calls.abandoned & (escalate_to >= 0) & more
+        again = ~solved & ~escalated & retry & more
+        self.schedule(calls.who[escalated], escalate_to[escalated],
+                      calls.attempt[escalated] + 1, day + 1)
+        tp = np.where(switch[again], -calls.tp[again] - 2, calls.tp[again])
+        self.schedule(calls.who[again], tp, calls.attempt[again] + 1, day + 1)
+        closing = calls.who[~escalated & ~again]
+        self.open[closing] = False
+        if len(calls.who):
+            self.waits.append(calls.wait[~calls.abandoned])
+            self.abandoned += int(calls.abandoned.sum())
+        return closing, escalated
+
+
+def _minute_of_day(hours: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Minutes after midnight, by the relative number of contacts ``hours`` in each hour."""
+    cumulative = np.concatenate([[0.0], np.cumsum(hours)])
+    x = u * cumulative[-1]
+    hour = np.minimum(np.searchsorted(cumulative, x, side="right") - 1, 23)
+    width = np.maximum(np.diff(cumulative)[hour], 1e-300)
+    return 60.0 * (hour + np.clip((x - cumulative[hour]) / width, 0.0, 1.0 - 1e-9))

@@ -1,0 +1,272 @@
+"""Service episodes and queues (DESIGN.md rules 8 and 9): the queue against Erlang C and
+Erlang A, backlog conservation, silent churn, the service-recovery effect, and the proactive and
+consistency levers moving outcomes the expected way.
+
+Tolerances are a few standard errors. Waits in a queue are correlated from one contact to the
+next, so their standard error comes from batch means (one batch per day), not from the contacts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cxsim import simulate
+from cxsim.queues import ServiceQueue, erlang_a, erlang_c, weekly_servers
+from cxsim.testing import call_centre, tiny_scenario, tiny_world
+
+Z = 4.0
+
+
+def batch_mean(values: np.ndarray, batches: np.ndarray) -> tuple[float, float]:
+    """Mean of ``values`` and its standard error from the means of ``batches``."""
+    means = np.array([values[batches == b].mean() for b in np.unique(batches)])
+    return float(values.mean()), float(means.std(ddof=1) / np.sqrt(len(means)))
+
+
+def poisson_calls(rate: float, handling: float, days: int, seed: int
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n = int(rate * 1440 * days * 1.1)
+    arrival = np.cumsum(rng.exponential(1 / rate, n))
+    arrival = arrival[arrival < days * 1440]
+    return arrival, rng.exponential(handling, len(arrival))
+
+
+# --------------------------------------------------------------------------------------------
+# the queue alone, against the closed forms
+
+
+def test_erlang_c_closed_form_matches_the_published_table():
+    assert erlang_c(10, 3, 4) == pytest.approx((0.6577, 0.3289), abs=1e-4)
+    assert erlang_c(2, 1 / 3, 8)[1] == pytest.approx(0.536, abs=1e-3)
+    assert erlang_c(2, 1 / 3, 7)[1] == pytest.approx(1.84, abs=5e-3)
+    assert erlang_a(2, 1 / 3, 7, 0.0).mean_wait == pytest.approx(erlang_c(2, 1 / 3, 7)[1])
+    # with very impatient callers nobody waits long: abandonment → P(all busy)
+    assert erlang_a(2, 1 / 3, 7, 1e6).p_abandon == pytest.approx(
+        erlang_a(2, 1 / 3, 7, 1e6).p_wait, rel=1e-3)
+
+
+@pytest.mark.parametrize("rate, service_rate, servers", [(10, 3, 4), (2, 1 / 3, 8),
+                                                         (2, 1 / 3, 7)])
+def test_the_queue_reproduces_erlang_c(rate, service_rate, servers):
+    # rates per minute; 30 "days" of traffic, batch means by day
+    arrival, service = poisson_calls(rate, 1 / service_rate, days=30, seed=servers)
+    served = ServiceQueue(weekly_servers(servers)).serve(
+        arrival, service, np.full(len(arrival), np.inf))
+    p_wait, mean_wait = erlang_c(rate, service_rate, servers)
+    day = (arrival // 1440).astype(int)
+    wait, se = batch_mean(served.wait, day)
+    assert abs(wait - mean_wait) < Z * se, (wait, mean_wait, se)
+    waited, se = batch_mean((served.wait > 0).astype(float), day)
+    assert abs(waited - p_wait) < Z * se, (waited, p_wait, se)
+    assert not served.abandoned.any()
+
+
+def test_the_queue_reproduces_erlang_a_abandonment():
+    rate, handling, servers, patience = 2.0, 3.0, 6, 10.0  # overloaded without abandonment
+    arrival, service = poisson_calls(rate, handling, days=30, seed=7)
+    give_up = np.random.default_rng(8).exponential(patience, len(arrival))
+    served = ServiceQueue(weekly_servers(servers)).serve(arrival, service, give_up)
+    exact = erlang_a(rate, 1 / handling, servers, 1 / patience)
+    day = (arrival // 1440).astype(int)
+    for observed, expected in ((served.abandoned.astype(float), exact.p_abandon),
+                               (served.wait, exact.mean_wait)):
+        mean, se = batch_mean(observed, day)
+        assert abs(mean - expected) < Z * se, (mean, expected, se)
+    assert 0.05 < exact.p_abandon < 0.5  # a regime where abandonment matters
+
+
+def test_closed_hours_hold_contacts_until_opening():
+    servers = weekly_servers([0] * 9 + [1] * 8 + [0] * 7)  # open 9:00-17:00
+    queue = ServiceQueue(servers)
+    served = queue.serve(np.array([60.0, 600.0, 1440 + 1200.0]), np.array([5.0, 5.0, 5.0]),
+                         np.full(3, np.inf))
+    assert served.start.tolist() == [540.0, 600.0, 2 * 1440 + 540.0]
+    assert queue.server_hours(0) == 8
+
+
+# --------------------------------------------------------------------------------------------
+# as a cxsim service touchpoint
+
+
+@pytest.mark.parametrize("servers", [7, 8])
+def test_a_cxsim_call_centre_shows_the_staffing_cliff(servers):
+    tables = simulate(call_centre(servers, arrivals_per_minute=2.0, handling_minutes=3.0))
+    contacts = tables["contacts"].to_pandas()
+    p_wait, mean_wait = erlang_c(2.0, 1 / 3, servers)
+    wait, se = batch_mean(contacts["wait_minutes"].to_numpy(), contacts["day"].to_numpy())
+    assert abs(wait - mean_wait) < Z * se, (wait, mean_wait, se)
+    assert abs(len(contacts) / 30 - 2880) < Z * np.sqrt(2880 / 30)  # calls a day ≈ λ·1440
+    kpis = tables["kpis"].to_pylist()[0]
+    assert kpis["mean_wait_minutes"] == pytest.approx(wait)
+    assert kpis["first_contact_resolution"] == 1.0
+
+
+def test_overload_carries_a_backlog_and_no_contact_disappears():
+    # 0.9 calls a minute for one agent handling 0.67 a minute: only patience bounds the line
+    scenario = call_centre(1, arrivals_per_minute=0.9, handling_minutes=1.5, days=5,
+                           size=20_000, patience_minutes=600.0)
+    tables = simulate(scenario)
+    queues = tables["queues"].to_pandas()
+    backlog = queues["backlog"].to_numpy()
+    assert (backlog > 0).all()  # callers still waiting at midnight, every day
+    totals = queues[["arrivals", "served", "abandoned"]].sum()
+    assert totals["arrivals"] == totals["served"] + totals["abandoned"] + backlog[-1]
+    contacts = tables["contacts"].to_pandas()  # rows for the contacts that ended
+    assert len(contacts) <= totals["arrivals"]
+    assert contacts["abandoned"].sum() == totals["abandoned"]
+    overnight = contacts["minute"] + contacts["wait_minutes"] > 1440
+    assert overnight.sum() > 0  # ...and are served (or give up) the next day
+    assert 0 < tables["kpis"].to_pylist()[0]["abandonment_rate"] < 1
+
+
+# --------------------------------------------------------------------------------------------
+# problems, silence and recovery
+
+CARE = {"stage": "service", "channel": "phone", "p": "people", "quality": 7.0,
+        "care": {"servers": 50, "service_minutes": 1.0}}
+
+
+def service_world(changes: dict | None = None, size: int = 20_000, days: int = 1):
+    """Customers on a two-step journey (a → b), either step may go wrong; a phone line."""
+    world = tiny_world({"a": {"stage": "use", "channel": "web", "p": "product",
+                              "quality": {"dist": "normal", "mean": 7, "sd": 0.5}},
+                        "b": {"stage": "use", "channel": "web", "p": "product",
+                              "quality": {"dist": "normal", "mean": 7, "sd": 0.5}}},
+                       {"a": 1}, {"a": {"b": 1}}, ["b"])
+    world["touchpoints"]["phone"] = CARE
+    return tiny_scenario({**world, "service.contact": {"phone": 1},
+                          "touchpoints.a.problem_probability": 0.3,
+                          "touchpoints.b.problem_probability": 0.3,
+                          "service.wait_penalty": 0.0, **(changes or {})},
+                         size=size, horizon_days=days)
+
+
+def attitude_by_problems(tables) -> dict[int, tuple[float, float]]:
+    people = tables["customers"].to_pandas()
+    groups = people[people["journeys"] == 1].groupby("problems")["attitude"]
+    return {k: (g.mean(), g.std(ddof=1) / np.sqrt(len(g))) for k, g in groups}
+
+
+def differ(a: tuple[float, float], b: tuple[float, float]) -> float:
+    """How many standard errors a lies above b."""
+    return (a[0] - b[0]) / np.hypot(a[1], b[1])
+
+
+def test_a_well_handled_problem_lifts_satisfaction_but_not_after_a_second_failure():
+    recovered = attitude_by_problems(simulate(service_world({
+        "population.segments.everyone.complain_propensity": 1.0,
+        "touchpoints.phone.quality": {"dist": "normal", "mean": 9.0, "sd": 0.5},
+        "touchpoints.phone.care.first_contact_resolution": 1.0})))
+    assert differ(recovered[1], recovered[0]) > Z  # the recovery paradox (Maxham & Netemeyer)
+    assert differ(recovered[0], recovered[2]) > Z  # gone after a second failure
+    unsolved = attitude_by_problems(simulate(service_world({
+        "population.segments.everyone.complain_propensity": 1.0,
+        "touchpoints.phone.quality": {"dist": "normal", "mean": 9.0, "sd": 0.5},
+        "touchpoints.phone.care.first_contact_resolution": 0.0, "service.retry": 0.0})))
+    assert differ(unsolved[0], unsolved[1]) > Z  # no recovery without a solution
+    mediocre = attitude_by_problems(simulate(service_world({
+        "population.segments.everyone.complain_propensity": 1.0,
+        "touchpoints.phone.care.first_contact_resolution": 1.0})))
+    assert differ(mediocre[0], mediocre[1]) > Z  # only a recovery beyond expectation lifts
+
+
+def test_most_dissatisfied_customers_stay_silent_and_some_leave_silently():
+    # one journey each (day 0), then the loyalty decision
+    tables = simulate(service_world({"population.segments.everyone.complain_propensity": 0.2,
+                                     "touchpoints.phone.care.first_contact_resolution": 0.5},
+                                    size=10_000))
+    people = tables["customers"].to_pandas()
+    kpis = tables["kpis"].to_pylist()[0]
+    silent = (people["problems"] > 0) & (people["complaints"] == 0)
+    assert kpis["silent_dissatisfied_rate"] > 0.5
+    assert kpis["silent_dissatisfied_rate"] == pytest.approx(silent.sum()
+                                                             / (people["problems"] > 0).sum())
+    assert (silent & people["churned"]).sum() > 0
+    assert kpis["silent_churn_share"] > 0
+    # their loyalty decision saw the bad moments: they churn more than the untroubled
+    untroubled = people[people["problems"] == 0]["churned"]
+    quiet = people[silent]["churned"]
+    se = np.hypot(quiet.std() / np.sqrt(len(quiet)), untroubled.std() / np.sqrt(len(untroubled)))
+    assert quiet.mean() - untroubled.mean() > Z * se
+    assert kpis["complaint_rate"] == pytest.approx(
+        people["complaints"].sum() / people["problems"].sum())
+
+
+def test_an_escalation_reaches_the_specialist_and_retries_respect_the_limit():
+    tables = simulate(service_world({
+        "population.segments.everyone.complain_propensity": 1.0,
+        "touchpoints.phone.care.first_contact_resolution": 0.2,
+        "touchpoints.phone.care.escalate_to": "expert",
+        "touchpoints.expert": {**CARE, "care": {"servers": 5, "first_contact_resolution": 0.0}},
+        "service.retry": 1.0, "service.max_attempts": 3}, size=2000, days=10))
+    contacts = tables["contacts"].to_pandas()
+    first = contacts[contacts["attempt"] == 1]
+    assert set(first["touchpoint"].astype(str)) == {"phone"}
+    assert first["escalated"].mean() == pytest.approx(0.8, abs=Z * np.sqrt(0.16 / len(first)))
+    second = contacts[contacts["attempt"] == 2]
+    assert set(second["touchpoint"].astype(str)) == {"expert"}
+    assert contacts["attempt"].max() == 3
+    assert (contacts["day"][contacts["attempt"] == 2] >= 1).all()  # escalations: the next day
+
+
+# --------------------------------------------------------------------------------------------
+# the levers
+
+
+def paired_attitude(scenario, strategy: str) -> tuple[float, float]:
+    base = simulate(scenario)["customers"].to_pandas()["attitude"]
+    other = simulate(scenario, strategy)["customers"].to_pandas()["attitude"]
+    diff = (other - base).to_numpy()
+    return float(diff.mean()), float(diff.std(ddof=1) / np.sqrt(len(diff)))
+
+
+def test_following_up_after_a_problem_raises_attitude():
+    scenario = service_world({
+        "population.segments.everyone.complain_propensity": 0.5,
+        "strategies.follow_up": {"cost": {"per_day": 100}, "set": {
+            "touchpoints.call_back": {**CARE, "care": None, "quality": 8.5},
+            "service.follow_up": {"touchpoint": "call_back"}}}})
+    mean, se = paired_attitude(scenario, "follow_up")
+    assert mean > Z * se
+
+
+def test_consistent_answers_across_channels_raise_attitude():
+    chat = {**CARE, "channel": "chat", "care": {"servers": 50, "answer": 2.0, "answer_sd": 0.5,
+                                                 "first_contact_resolution": 0.3}}
+    scenario = service_world({
+        "population.segments.everyone.complain_propensity": 1.0,
+        "touchpoints.chat": chat,
+        "touchpoints.phone.care.first_contact_resolution": 0.3,
+        "touchpoints.phone.care.answer_sd": 0.5,
+        "service.contact": {"phone": 1, "chat": 1},
+        "service.retry": 1.0, "service.switch_channel": 1.0,
+        "strategies.consistent": {"cost": {"per_day": 100}, "set": {
+            "touchpoints.*.care.answer": 1.0, "touchpoints.*.care.answer_sd": 0.0}}},
+        days=5)
+    mean, se = paired_attitude(scenario, "consistent")
+    assert mean > Z * se
+
+
+def test_anticipating_a_problem_prevents_it():
+    scenario = service_world({"strategies.notice": {"set": {
+        "touchpoints.a.prevented_share": 0.6}}}, size=5000)
+    base = simulate(scenario)["kpis"].to_pylist()[0]["problems"]
+    noticed = simulate(scenario, "notice")["kpis"].to_pylist()[0]["problems"]
+    # problems at a fall to 40%: expected 0.3·n·0.4 + 0.3·n at b instead of 0.6·n
+    expected = 5000 * 0.3 * (1 + 0.4)
+    assert abs(noticed - expected) < Z * np.sqrt(expected)
+    assert noticed < base
+
+
+def test_a_strategy_that_changes_nothing_reproduces_the_service_exactly():
+    scenario = service_world({"population.segments.everyone.complain_propensity": 0.5,
+                              "strategies.same": {"set": {"touchpoints.b.quality": {
+                                  "dist": "normal", "mean": 7, "sd": 0.5}}}},
+                             size=3000, days=20)
+    base, same = simulate(scenario), simulate(scenario, "same")
+    for table in ("contacts", "queues", "customers"):
+        assert base[table].equals(same[table]), table
+    again = simulate(scenario)
+    assert base["contacts"].equals(again["contacts"])
