@@ -339,8 +339,8 @@ CASES = [
          "seed", "duplicate key", "seed: 7"),
     Case("duplicate-touchpoint", change(RESTAURANT, ROOM),
          "touchpoints.room", "duplicate key", "  room:\n    description: Dinner"),
-    Case("duplicate-flow-key", change(ROOM_QUALITY, ROOM_QUALITY[:-1] + ", mean: 8}"),
-         "touchpoints.room.quality.mean", "duplicate key", "mean: 8}"),
+    Case("duplicate-flow-key", change(ROOM_QUALITY, ROOM_QUALITY[:-1] + ", mean: 8.1}"),
+         "touchpoints.room.quality.mean", "duplicate key", "mean: 8.1}"),
     # the file itself
     Case("not-yaml-ini", text("[scenario]\nname = hotel\nsize = 100\n"), None, "not valid YAML",
          "name = hotel"),
@@ -379,6 +379,40 @@ CASES = [
         override="perception.memory.peak_weight=0.3"),
     Case("set-value-not-yaml", text(HOTEL, "hotel.yaml"), None, "not valid YAML",
          override="name=[unclosed"),
+    # service episodes and queues
+    Case("contact-unknown-touchpoint", change("contact: {front_desk: 2, guest_line: 1}",
+                                              "contact: {front_desk: 2, guest_phone: 1}"),
+         "service.contact.guest_phone", "unknown touchpoint 'guest_phone'", "contact:"),
+    Case("contact-without-care", change("contact: {front_desk: 2, guest_line: 1}",
+                                        "contact: {front_desk: 2, room: 1}"),
+         "service.contact.room", "has no care section", "contact:"),
+    Case("escalation-loop", change("      patience_scale: 20\n",
+                                   "      patience_scale: 20\n      escalate_to: front_desk\n"),
+         "touchpoints.duty_manager.care.escalate_to", "escalation loop", "escalate_to: front"),
+    Case("escalation-unknown", change(
+        "      escalate_to: duty_manager\n      cost_per_server_hour: 0     # the reception",
+        "      escalate_to: manager\n      cost_per_server_hour: 0     # the reception"),
+         "touchpoints.front_desk.care.escalate_to", "unknown touchpoint 'manager'",
+         "escalate_to: manager"),
+    Case("servers-23-hours", change(
+        "servers: [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]",
+        "servers: [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]"),
+         "touchpoints.guest_line.care.servers", "24 numbers (one per hour)",
+         "servers: [0, 0, 0, 0, 0, 0, 1"),
+    Case("servers-negative", change(
+        "      servers: [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0]\n"
+        "      service_minutes: {dist: exponential, mean: 10}",
+        "      servers: -2\n      service_minutes: {dist: exponential, mean: 10}"),
+         "touchpoints.duty_manager.care.servers", ">= 0", "servers: -2"),
+    Case("care-unknown-key", change("      first_contact_resolution: 0.9\n",
+                                    "      first_contact_resolution: 0.9\n      fcr: 0.9\n"),
+         "touchpoints.duty_manager.care.fcr", "unknown key 'fcr'", "fcr:"),
+    Case("hours-too-few", put("service.hours", [1] * 23), "service.hours", "at least 24"),
+    Case("follow-up-unknown", text(HOTEL, "hotel.yaml"), "service.follow_up.touchpoint",
+         "unknown touchpoint 'thank_you'", override="service.follow_up={touchpoint: thank_you}"),
+    Case("fcr-above-one", change("      first_contact_resolution: 0.9\n",
+                                 "      first_contact_resolution: 1.2\n"),
+         "touchpoints.duty_manager.care.first_contact_resolution", "<= 1", "resolution: 1.2"),
 ]
 
 

@@ -97,6 +97,9 @@ def test_a_cxsim_call_centre_shows_the_staffing_cliff(servers):
     p_wait, mean_wait = erlang_c(2.0, 1 / 3, servers)
     wait, se = batch_mean(contacts["wait_minutes"].to_numpy(), contacts["day"].to_numpy())
     assert abs(wait - mean_wait) < Z * se, (wait, mean_wait, se)
+    waited, se = batch_mean((contacts["wait_minutes"] > 0).to_numpy(float),
+                            contacts["day"].to_numpy())
+    assert abs(waited - p_wait) < Z * se, (waited, p_wait, se)
     assert abs(len(contacts) / 30 - 2880) < Z * np.sqrt(2880 / 30)  # calls a day ≈ λ·1440
     kpis = tables["kpis"].to_pylist()[0]
     assert kpis["mean_wait_minutes"] == pytest.approx(wait)

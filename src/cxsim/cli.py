@@ -204,8 +204,9 @@ def _run(args: argparse.Namespace) -> int:
     say(f"Done in {time.perf_counter() - start:.1f} s.\n")
     print(f"Scenario {result.scenario.name}: each strategy against the baseline\n")
     print(result.summary())
-    print(f"\nResults: {result.path}  (tables customers, moments, daily, kpis; see "
-          "docs/results.md; compare with: cxsim compare " + str(result.path) + ")")
+    tables = ", ".join(sorted(p.name for p in result.path.iterdir() if p.is_dir()))
+    print(f"\nResults: {result.path}  (tables {tables}; see docs/results.md; compare with: "
+          f"cxsim compare {result.path})")
     if args.report:
         print(f"Report: {_write_report(result)}  (open it in a browser)")
     return 0

@@ -126,8 +126,11 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
     if kind == "string_pattern_mismatch":
         return ("must be a name of letters, digits, '_' or '-', not starting with a digit or "
                 f"'-'{got}")
-    if kind in ("too_short",):
-        return f"must not be empty{got}"
+    if kind in ("too_short", "too_long"):
+        bound = ctx.get("min_length" if kind == "too_short" else "max_length")
+        if kind == "too_short" and bound == 1:
+            return f"must not be empty{got}"
+        return f"must have {'at least' if kind == 'too_short' else 'at most'} {bound} items{got}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     return f"{error['msg']}{got}"

@@ -4,8 +4,8 @@ Sections, in reading order: the question (scenario, population, strategies and t
 answer (each strategy against the baseline, as a table and a forest plot of 95% intervals);
 loyalty over time; the journey (traffic along the touchpoint graph); moments of truth (where
 disconfirmation is, and which touchpoints give the peaks and the ends customers remember); word
-of mouth and reviews when the run has them; the fine print (seed, version, scenario, how to
-reproduce). A section for service episodes comes with the tables that hold them. Plots are
+of mouth and reviews, and service (waits, abandonment, first-contact resolution, backlog), when
+the run has them; the fine print (seed, version, scenario, how to reproduce). Plots are
 matplotlib figures (``pip install 'cxsim[report]'``) embedded as SVG, in the Okabe–Ito
 colour-blind-safe palette with a line style per strategy, so they read in grey.
 """
@@ -203,6 +203,68 @@ def _word_of_mouth(run: Run) -> str:
     return _section("wom", "Word of mouth and reviews", body)
 
 
+def _service(run: Run) -> str:
+    """Waits, abandonment, first-contact resolution and backlog per day, when the run has
+    service contacts (an empty string otherwise)."""
+    try:
+        queues = run.table("queues").to_pandas()
+    except FileNotFoundError:  # a run from before service episodes
+        return ""
+    if "point" in queues:
+        queues = queues[queues.point == queues.point.min()]
+    if queues.empty or queues.arrivals.sum() == 0:
+        return ""
+    queues["waited"] = queues.mean_wait_minutes.fillna(0) * queues.served
+    days = queues.groupby(["strategy", "replicate", "day"])[
+        ["arrivals", "served", "abandoned", "backlog", "waited"]].sum().reset_index()
+    try:
+        contacts = run.table("contacts").to_pandas()
+    except FileNotFoundError:
+        contacts = pd.DataFrame(columns=["strategy", "day", "attempt", "resolved"])
+    first = contacts[contacts.attempt == 1].groupby(["strategy", "day"]).resolved.mean()
+    plt = _pyplot()
+    figure, grid = plt.subplots(2, 2, figsize=(11, 6), constrained_layout=True)
+    axes = grid.ravel()
+    for i, strategy in enumerate(run.manifest["strategies"]):
+        mine = days[days.strategy == strategy].groupby("day").sum(numeric_only=True)
+        week = mine.rolling(7, min_periods=1).sum()
+        style = _style(i)
+        axes[0].plot(week.index, week.waited / week.served.where(week.served > 0),
+                     label=strategy, **style)
+        axes[1].plot(week.index, week.abandoned / (week.served + week.abandoned).where(
+            week.served + week.abandoned > 0), **style)
+        if strategy in first.index.get_level_values(0):
+            axes[2].plot(first[strategy].rolling(7, min_periods=1).mean(), **style)
+        replicates = max(days[days.strategy == strategy].replicate.nunique(), 1)
+        axes[3].plot(mine.index, mine.backlog / replicates, **style)
+    titles = ("mean wait of answered contacts, 7 days (minutes)",
+              "abandoned share of contacts, 7 days", "first contacts solved, 7-day mean (share)",
+              "contacts still waiting at midnight (contacts)")
+    for ax, title in zip(axes, titles, strict=True):
+        ax.set_title(title, fontsize=8)
+        ax.set_xlabel("day")
+    figure.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center",
+                  ncols=4, fontsize=7, frameon=False)
+    columns = ["complaint_rate", "silent_dissatisfied_rate", "silent_churn_share",
+               "first_contact_resolution", "mean_wait_minutes", "p90_wait_minutes",
+               "service_level", "abandonment_rate", "cost_to_serve"]
+    kpis = run.table("kpis").to_pandas().groupby("strategy")[columns].mean().reset_index()
+    base = queues[queues.strategy == run.manifest["strategies"][0]]
+    desks = base.groupby("touchpoint").agg(
+        arrivals_per_day=("arrivals", "mean"), abandoned_per_day=("abandoned", "mean"),
+        waited=("waited", "sum"), served=("served", "sum"),
+        utilisation=("utilisation", "mean"), max_backlog=("backlog", "max")).reset_index()
+    desks.insert(3, "mean_wait_minutes", desks.pop("waited") / desks.pop("served"))
+    body = ("<p>Customers who meet a problem complain or stay silent; complaints wait for a "
+            "free server at a care touchpoint, may give up, and are solved at the first "
+            "contact, escalated or tried again. Lines: means over replicates. Silent customers "
+            "never show up here: see the silent rates below.</p>"
+            + _embed(figure, "waits, abandonment, first-contact resolution and backlog per day")
+            + _table(kpis) + "<p>Care touchpoints in the baseline (per day, over replicates):"
+            "</p>" + _table(desks))
+    return _section("service", "Service: waits, abandonment and resolution", body)
+
+
 def _moments(run: Run) -> pd.DataFrame | None:
     """The baseline's moments of truth (whole journeys of a sample of customers)."""
     try:
@@ -336,10 +398,12 @@ def build_report(run: Run) -> str:
     """The whole report as one HTML document (styles and images inside)."""
     moments = _moments(run)
     sections = [_question(run), _answer(run), _over_time(run), _journey(run, moments),
-                _moments_of_truth(moments), _word_of_mouth(run), _fine_print(run)]
+                _moments_of_truth(moments), _service(run), _word_of_mouth(run),
+                _fine_print(run)]
     links = " ".join(f'<a href="#{a}">{t}</a>' for a, t in (
         ("answer", "answer"), ("time", "over time"), ("journey", "journey"),
-        ("moments", "moments of truth"), ("fine-print", "fine print")))
+        ("moments", "moments of truth"), ("service", "service"), ("wom", "word of mouth"),
+        ("fine-print", "fine print")) if f'id="{a}"' in "".join(sections))
     title = f"cxsim report: {html.escape(run.scenario.name)}"
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{title}"
             f"</title><style>{STYLE}</style></head><body><h1>{title}</h1><nav>{links}</nav>"

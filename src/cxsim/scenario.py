@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from cxsim.distributions import Constant, Distribution, Exponential, Normal, NumberShorthand
 from cxsim.network import FullyMixed, NetworkSpec
@@ -125,6 +125,17 @@ class Care(Strict):
     answer_sd: NonNegative = Field(
         default=0.0, description="Spread of answers between contacts of this channel.")
     outsourced: bool = Field(default=False, description="Run by an outsourced team.")
+
+    @field_validator("servers")
+    @classmethod
+    def _a_day_or_a_week(cls, servers: Any) -> Any:
+        if isinstance(servers, list):
+            days = servers if servers and isinstance(servers[0], list) else [servers]
+            if len(days) not in (1, 7) or any(len(day) != 24 for day in days):
+                shape = " × ".join(map(str, [len(days), *sorted({len(d) for d in days})]))
+                raise ValueError("give a number, 24 numbers (one per hour) or 7 lists of 24 "
+                                 f"(one per day of the week), got {shape}")
+        return servers
 
 
 class Touchpoint(Strict):
