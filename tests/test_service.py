@@ -83,7 +83,7 @@ def test_closed_hours_hold_contacts_until_opening():
     served = queue.serve(np.array([60.0, 600.0, 1440 + 1200.0]), np.array([5.0, 5.0, 5.0]),
                          np.full(3, np.inf))
     assert served.start.tolist() == [540.0, 600.0, 2 * 1440 + 540.0]
-    assert queue.server_hours(0) == 8
+    assert queue.server_hours(0).tolist() == [8.0]
 
 
 # --------------------------------------------------------------------------------------------

@@ -315,17 +315,18 @@ class JourneyModel(mesa.Model):
             quality += graph.personalisation[tp] * p.traits["personalisation_response"][who]
         if graph.priced:
             quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
-        felt = self.judge(who, tp, quality, problem, remember=False)
-        remember = np.ones(len(who), dtype=bool)
-        if problem.any():  # complainers' bad moments wait for care's answer (cxsim.service)
+        trouble = bool(problem.any())
+        felt = self.judge(who, tp, quality, problem, remember=not trouble)
+        if trouble:  # complainers' bad moments wait for care's answer (cxsim.service)
             had = np.flatnonzero(problem)
             complains = self.service.complain(
                 who[had], felt[had], p.traits["complain_propensity"][who[had]],
                 self.streams.uniform("complain", who[had], serial=serial[had]), day)
+            remember = np.ones(len(who), dtype=bool)
             remember[had[complains]] = False
+            world.memory.remember(p.memory, who[remember], felt[remember])
             self.today.problems += len(had)
             self.today.complaints += int(complains.sum())
-        world.memory.remember(p.memory, who[remember], felt[remember])
 
         if graph.rated.any():  # first-timers reading the rating expect more (or less)
             reviews = world.scenario.reviews

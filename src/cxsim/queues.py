@@ -36,33 +36,34 @@ def weekly_servers(servers: int | list[int] | list[list[int]]) -> np.ndarray:
     return np.resize(table.ravel(), HOURS_PER_WEEK)
 
 
-def _minutes_until_on_duty(servers: np.ndarray) -> np.ndarray:
-    """For server k and hour h of the week: minutes from the start of hour h until k is next on
-    duty (0 when on duty during h; infinite for a server never on duty)."""
-    count = int(servers.max(initial=0))
-    until = np.full((count, HOURS_PER_WEEK), np.inf)
-    for k in range(count):
-        on = servers > k
-        for h in range(HOURS_PER_WEEK):
-            ahead = np.flatnonzero(np.roll(on, -h))
-            if len(ahead):
-                until[k, h] = 60.0 * ahead[0]
+def _minutes_until_on_duty(lines: list[np.ndarray]) -> np.ndarray:
+    """For line q, server k and hour h of the week: minutes from the start of hour h until k is
+    next on duty (0 when on duty during h; infinite for a server never on duty)."""
+    count = max([int(servers.max(initial=0)) for servers in lines] + [1])
+    until = np.full((len(lines), count, HOURS_PER_WEEK), np.inf)
+    hours = np.arange(HOURS_PER_WEEK)
+    for q, servers in enumerate(lines):
+        for k in range(int(servers.max(initial=0))):
+            on = np.flatnonzero(servers > k)
+            ahead = (on[None, :] - hours[:, None]) % HOURS_PER_WEEK  # hours to each on-duty hour
+            until[q, k] = 60.0 * ahead.min(axis=1)
     return until
 
 
 @numba.njit(cache=True)
-def _serve(arrival: np.ndarray, service: np.ndarray, patience: np.ndarray, free: np.ndarray,
-           until: np.ndarray, start: np.ndarray, abandoned: np.ndarray) -> None:  # pragma: no cover
-    """First come, first served over ``arrival`` (sorted, minutes since day 0): fills ``start``
-    and ``abandoned`` and advances the servers' ``free`` times (numba-compiled)."""
-    servers = free.shape[0]
+def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience: np.ndarray,
+           free: np.ndarray, until: np.ndarray, start: np.ndarray, abandoned: np.ndarray
+           ) -> None:  # pragma: no cover - compiled
+    """First come, first served over ``arrival`` (sorted, minutes since day 0), each contact in
+    its ``line``: fills ``start`` and ``abandoned`` and advances the servers' ``free`` times."""
+    servers = free.shape[1]
     for i in range(arrival.shape[0]):
-        a = arrival[i]
+        q, a = line[i], arrival[i]
         best, chosen = np.inf, -1
         for k in range(servers):
-            t = free[k] if free[k] > a else a
+            t = free[q, k] if free[q, k] > a else a
             hour = int(t // 60.0)
-            delay = until[k, hour % 168]
+            delay = until[q, k, hour % 168]
             if delay > 0.0:
                 t = hour * 60.0 + delay
             if t < best:
@@ -73,7 +74,7 @@ def _serve(arrival: np.ndarray, service: np.ndarray, patience: np.ndarray, free:
         else:
             abandoned[i] = False
             start[i] = best
-            free[chosen] = best + service[i]
+            free[q, chosen] = best + service[i]
 
 
 @dataclass
@@ -85,35 +86,58 @@ class Served:
     abandoned: np.ndarray  # bool
 
 
-class ServiceQueue:
-    """One service touchpoint's servers and waiting line, carried from day to day.
+class ServiceLines:
+    """The waiting lines of several service touchpoints, served in one compiled pass.
 
     Args:
-        servers: servers on duty by hour of the week (see :func:`weekly_servers`).
+        servers: for each line, servers on duty by hour of the week (see
+            :func:`weekly_servers`).
+        free: when each server of each line is next free (minutes since day 0), to carry the
+            lines over from an earlier set-up; default: all free now.
     """
 
-    def __init__(self, servers: np.ndarray) -> None:
+    def __init__(self, servers: list[np.ndarray], free: np.ndarray | None = None) -> None:
         self.servers = servers
         self.until = _minutes_until_on_duty(servers)
-        self.free = np.zeros(len(self.until))  # when each server is next free, minutes
+        self.free = np.zeros(self.until.shape[:2])
+        if free is not None:  # busy servers stay busy; servers added now are free now
+            k = min(free.shape[1], self.free.shape[1])
+            lines = min(len(free), len(self.free))
+            self.free[:lines, :k] = -np.sort(-free[:lines], axis=1)[:, :k]
 
-    def serve(self, arrival: np.ndarray, service: np.ndarray, patience: np.ndarray) -> Served:
-        """Queue contacts arriving at minutes ``arrival`` (since day 0, any order) with their
-        service times and patiences (minutes); later calls must bring later arrivals."""
+    def serve(self, line: np.ndarray, arrival: np.ndarray, service: np.ndarray,
+              patience: np.ndarray) -> Served:
+        """Queue contacts arriving in ``line`` at minutes ``arrival`` (since day 0, any order)
+        with their service times and patiences (minutes); later calls bring later arrivals."""
         order = np.argsort(arrival, kind="stable")
-        start, abandoned = np.empty(len(arrival)), np.empty(len(arrival), dtype=np.bool_)
-        ordered_start, ordered_abandoned = np.empty_like(start), np.empty_like(abandoned)
-        _serve(np.ascontiguousarray(arrival[order], dtype=np.float64),
+        ordered_start = np.empty(len(arrival))
+        ordered_abandoned = np.empty(len(arrival), dtype=np.bool_)
+        _serve(np.ascontiguousarray(line[order], dtype=np.int64),
+               np.ascontiguousarray(arrival[order], dtype=np.float64),
                np.ascontiguousarray(service[order], dtype=np.float64),
                np.ascontiguousarray(patience[order], dtype=np.float64),
                self.free, self.until, ordered_start, ordered_abandoned)
+        start, abandoned = np.empty_like(ordered_start), np.empty_like(ordered_abandoned)
         start[order], abandoned[order] = ordered_start, ordered_abandoned
         return Served(start=start, wait=start - arrival, abandoned=abandoned)
 
-    def server_hours(self, day: int) -> float:
-        """Server-hours on duty during ``day`` (for staff cost and utilisation)."""
+    def server_hours(self, day: int) -> np.ndarray:
+        """Server-hours on duty during ``day``, per line (for staff cost and utilisation)."""
         first = (day % 7) * 24
-        return float(self.servers[first:first + 24].sum())
+        return np.array([servers[first:first + 24].sum() for servers in self.servers],
+                        dtype=float)
+
+
+class ServiceQueue(ServiceLines):
+    """One service touchpoint's servers and waiting line (a :class:`ServiceLines` of one)."""
+
+    def __init__(self, servers: np.ndarray) -> None:
+        super().__init__([servers])
+
+    def serve(self, arrival: np.ndarray, service: np.ndarray,  # type: ignore[override]
+              patience: np.ndarray) -> Served:
+        return super().serve(np.zeros(len(arrival), dtype=np.int64), arrival, service,
+                             patience)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -268,7 +268,7 @@ def queues_table(model: JourneyModel) -> pa.Table:
     abandoned, still waiting at the end of the day (backlog), mean wait of those served, and
     utilisation (minutes of service started / server-minutes on duty)."""
     q, horizon = model.service.days, model.world.scenario.horizon_days
-    care = sorted(model.service.queues)
+    care = np.flatnonzero(model.service.care_seen)
     days = np.arange(horizon)
     rows = len(care) * horizon
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
-from cxsim.queues import HOURS_PER_WEEK, MINUTES_PER_DAY, ServiceQueue, weekly_servers
+from cxsim.queues import HOURS_PER_WEEK, MINUTES_PER_DAY, ServiceLines, weekly_servers
 from cxsim.scenario import Scenario, Service
 from cxsim.streams import Streams
 
@@ -53,7 +53,7 @@ class CareDesks:
 
     care: np.ndarray  # bool: takes contacts
     contact_weight: np.ndarray
-    servers: list[np.ndarray | None]  # servers by hour of the week
+    servers: list[np.ndarray]  # servers by hour of the week (none where not care)
     open: np.ndarray  # (touchpoints, 168) bool
     service_minutes: DistributionTable
     patience_scale: np.ndarray
@@ -73,7 +73,7 @@ class CareDesks:
         n = len(ids)
         index = {tp: i for i, tp in enumerate(ids)}
         cares = [getattr(scenario.touchpoints.get(tp), "care", None) for tp in ids]
-        servers = [None if c is None else weekly_servers(c.servers) for c in cares]
+        servers = [weekly_servers(0 if c is None else c.servers) for c in cares]
         weight = np.zeros(n)
         for tp, w in scenario.service.contact.items():
             weight[index[tp]] = w
@@ -87,8 +87,7 @@ class CareDesks:
             care=np.array([c is not None for c in cares]),
             contact_weight=weight,
             servers=servers,
-            open=np.array([np.zeros(HOURS_PER_WEEK, bool) if s is None else s > 0
-                           for s in servers]).reshape(n, HOURS_PER_WEEK),
+            open=np.array([s > 0 for s in servers]).reshape(n, HOURS_PER_WEEK),
             service_minutes=DistributionTable([Constant(value=0.0) if c is None
                                                else c.service_minutes for c in cares]),
             patience_scale=column("patience_scale", 1.0),
@@ -151,7 +150,7 @@ class QueueDays:
 
 class ServiceDesk:
     """The service episodes of one simulation: per-customer episode state, the contacts on
-    their way, and one waiting line per care touchpoint (kept across a strategy's start).
+    their way, and the waiting lines of the care touchpoints (kept across a strategy's start).
 
     The model calls :meth:`complain` when problems happen, :meth:`contacts_for` and
     :meth:`queue` in its ``serve`` phase, and :meth:`outcome` to settle the contacts that end
@@ -160,7 +159,8 @@ class ServiceDesk:
 
     def __init__(self, desks: CareDesks, size: int, horizon_days: int) -> None:
         self.desks = desks
-        self.queues: dict[int, ServiceQueue] = {}
+        self.lines: ServiceLines | None = None
+        self.care_seen = np.zeros(len(desks.care), dtype=bool)  # care in any world of the run
         self.open = np.zeros(size, dtype=bool)  # a service episode is open
         self.held = np.full(size, np.nan)  # felt value of the problem, held until contact
         self.failures = np.zeros(size, dtype=np.int8)  # problems in the current journey
@@ -184,13 +184,8 @@ class ServiceDesk:
     def adopt(self, desks: CareDesks) -> None:
         """Work with a (strategy's) new care set-up; lines keep their waiting contacts."""
         self.desks = desks
-        for tp in np.flatnonzero(desks.care):
-            old = self.queues.get(tp)
-            queue = ServiceQueue(desks.servers[tp])
-            if old is not None:  # busy servers stay busy; new ones are free now
-                k = min(len(old.free), len(queue.free))
-                queue.free[:k] = np.sort(old.free)[::-1][:k]
-            self.queues[int(tp)] = queue
+        self.care_seen |= desks.care
+        self.lines = ServiceLines(desks.servers, None if self.lines is None else self.lines.free)
 
     # ----------------------------------------------------------------------------------------
     # problems
@@ -263,22 +258,26 @@ class ServiceDesk:
         arrival = day * MINUTES_PER_DAY + calls.minute
         calls.wait = np.empty(len(calls.who))
         calls.abandoned = np.empty(len(calls.who), dtype=bool)
-        end = np.empty(len(calls.who))
-        for tp in np.unique(calls.tp):
-            here = calls.tp == tp
-            served = self.queues[int(tp)].serve(arrival[here], service[here], give_up[here])
-            calls.wait[here], calls.abandoned[here] = served.wait, served.abandoned
-            end[here] = served.start + np.where(served.abandoned, 0.0, service[here])
-            start_day = np.minimum(served.start // MINUTES_PER_DAY, days.served.shape[1] - 1
-                                   ).astype(np.int64)
-            kept = ~served.abandoned
-            np.add.at(days.served[tp], start_day[kept], 1)
-            np.add.at(days.abandoned[tp], start_day[~kept], 1)
-            np.add.at(days.wait_sum[tp], start_day[kept], served.wait[kept])
-            np.add.at(days.busy_minutes[tp], start_day[kept], service[here][kept])
-            days.arrivals[tp, day] += here.sum()
-            days.waiting[tp, day] += here.sum()
-            np.add.at(days.waiting[tp], start_day, -1)
+        served = self.lines.serve(calls.tp, arrival, service, give_up)  # type: ignore[union-attr]
+        calls.wait, calls.abandoned = served.wait, served.abandoned
+        kept = ~served.abandoned
+        end = served.start + np.where(kept, service, 0.0)
+        width = days.served.shape[1]
+        start_day = np.minimum(served.start // MINUTES_PER_DAY, width - 1).astype(np.int64)
+        flat, size = calls.tp * width + start_day, days.served.size
+
+        def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            return np.bincount(flat[mask], None if weights is None else weights[mask],
+                               minlength=size).reshape(days.served.shape)
+
+        days.served += count(kept)
+        days.abandoned += count(~kept)
+        days.wait_sum += count(kept, served.wait)
+        days.busy_minutes += count(kept, service)
+        arrived = np.bincount(calls.tp, minlength=len(days.arrivals))
+        days.arrivals[:, day] += arrived
+        days.waiting[:, day] += arrived
+        days.waiting -= count(np.ones(len(kept), dtype=bool))
         self.offered += len(calls.who)
         last = days.served.shape[1] - 1
         ending = np.minimum(end // MINUTES_PER_DAY, last).astype(np.int64)
@@ -291,12 +290,9 @@ class ServiceDesk:
 
     def staff(self, day: int) -> float:
         """Today's staff cost, also counting server-hours for utilisation."""
-        cost = 0.0
-        for tp, queue in self.queues.items():
-            if self.desks.care[tp]:
-                hours = queue.server_hours(day)
-                self.days.server_hours[tp, day] += hours
-                cost += hours * self.desks.cost_per_server_hour[tp]
+        hours = self.lines.server_hours(day) * self.desks.care  # type: ignore[union-attr]
+        self.days.server_hours[:, day] += hours
+        cost = float(hours @ self.desks.cost_per_server_hour)
         self.staff_cost += cost
         return cost
 
