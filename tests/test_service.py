@@ -13,6 +13,7 @@ import pytest
 
 from cxsim import simulate
 from cxsim.queues import ServiceQueue, erlang_a, erlang_c, weekly_servers
+from cxsim.scenario_file import override
 from cxsim.testing import call_centre, tiny_scenario, tiny_world
 
 Z = 4.0
@@ -273,3 +274,17 @@ def test_a_strategy_that_changes_nothing_reproduces_the_service_exactly():
         assert base[table].equals(same[table]), table
     again = simulate(scenario)
     assert base["contacts"].equals(again["contacts"])
+
+
+def test_problems_grow_with_the_load_beyond_capacity():
+    # 20,000 people use the product every day; it copes with 10,000: load 2 doubles problems
+    scenario = call_centre(5, arrivals_per_minute=200 / 1440, handling_minutes=3.0, days=8,
+                           size=20_000)
+    strained = override(scenario, {"touchpoints.use.capacity_per_day": 10_000,
+                                   "touchpoints.use.load_sensitivity": 1.0})
+    daily = simulate(strained)["daily"].to_pandas()
+    first, later = daily.problems.iloc[0], daily.problems.iloc[1:].to_numpy()
+    assert abs(first - 200) < Z * np.sqrt(200)  # day 0: no load seen yet
+    assert abs(later.mean() - 400) < Z * np.sqrt(400 / len(later))
+    calm = simulate(scenario)["daily"].to_pandas().problems.iloc[1:]
+    assert abs(calm.mean() - 200) < Z * np.sqrt(200 / len(calm))

@@ -39,6 +39,7 @@ class JourneyGraph:
     rated: np.ndarray  # (touchpoints,) bool: shows the public rating
     to_purchase: np.ndarray  # (touchpoints, K) bool: the edge leads to a purchase touchpoint
     personalised: bool = field(init=False)  # any touchpoint personalised
+    strained: bool = field(init=False)  # any touchpoint with a capacity
     weighted: bool = field(init=False)  # any importance other than 1
     priced: bool = field(init=False)  # any price premium
     quality: DistributionTable  # one quality distribution per touchpoint
@@ -50,6 +51,8 @@ class JourneyGraph:
     problem_probability: np.ndarray
     problem_severity: np.ndarray
     prevented: np.ndarray  # share of problems a proactive action prevents
+    capacity: np.ndarray  # visits a day without strain (inf: none)
+    load_sensitivity: np.ndarray
     cost_per_visit: np.ndarray
     revenue: np.ndarray
     duration_days: np.ndarray
@@ -57,6 +60,7 @@ class JourneyGraph:
     def __post_init__(self) -> None:
         # terms of a moment of truth that this world can skip, worked out once
         object.__setattr__(self, "personalised", bool(self.personalisation.any()))
+        object.__setattr__(self, "strained", bool(np.isfinite(self.capacity).any()))
         object.__setattr__(self, "weighted", bool((self.importance != 1).any()))
         object.__setattr__(self, "priced", bool(self.price_premium.any()))
 
@@ -127,6 +131,9 @@ class JourneyGraph:
             problem_probability=column("problem_probability"),
             problem_severity=column("problem_severity"),
             prevented=column("prevented_share"),
+            capacity=np.array([tp.capacity_per_day if tp and tp.capacity_per_day else np.inf
+                               for tp in present]),
+            load_sensitivity=column("load_sensitivity"),
             cost_per_visit=column("cost_per_visit"),
             revenue=column("revenue"),
             duration_days=column("duration_days").astype(np.int32),

@@ -148,6 +148,8 @@ class JourneyModel(mesa.Model):
             Awareness(limits, np.flatnonzero(prospect)) if self.network is None
             else NetworkAwareness(self.network, limits, prospect))
         self.service = ServiceDesk(self.world.desks, self.people.size, scenario.horizon_days)
+        self.visits = np.zeros(len(ids))  # visits per touchpoint today
+        self.strain = np.ones(len(ids))  # problem multiplier per touchpoint from yesterday's load
         self.messages = [0, 0]  # positive, negative over the run
         self.rating = scenario.reviews.initial_rating  # the public rating, 1-5 stars
         self.adopted = int(self.people.existing.sum())  # customers who completed a journey
@@ -304,9 +306,14 @@ class JourneyModel(mesa.Model):
         quality = graph.draw_quality(tp, self.streams.uniform("quality", who, serial=serial))
         problem = np.zeros(len(who), dtype=bool)
         risky = graph.problem_probability[tp] > 0
+        if graph.strained:  # busy touchpoints go wrong more often
+            self.visits += np.bincount(tp, minlength=len(self.visits))
         if risky.any():
             u = self.streams.uniform("problem", who[risky], serial=serial[risky])
-            problem[risky] = u < graph.problem_probability[tp[risky]]
+            chance = graph.problem_probability[tp[risky]]
+            if graph.strained:
+                chance = chance * self.strain[tp[risky]]
+            problem[risky] = u < chance
             if graph.prevented.any():  # anticipating needs prevents some problems
                 u = self.streams.uniform("prevent", who[risky], serial=serial[risky])
                 problem[risky] &= u >= graph.prevented[tp[risky]]
@@ -555,8 +562,12 @@ class JourneyModel(mesa.Model):
         self.today.churned = len(gone)
 
     def record(self) -> None:
-        """Keep the day's figures for the ``daily`` table."""
-        p, t = self.people, self.today
+        """Keep the day's figures for the ``daily`` table; today's load strains tomorrow."""
+        p, t, graph = self.people, self.today, self.world.graph
+        if graph.strained:
+            overload = np.maximum(self.visits / graph.capacity - 1.0, 0.0)
+            self.strain = 1.0 + graph.load_sensitivity * overload
+            self.visits[:] = 0
         if self.strategy_active and self.strategy is not None:  # journeys counted as revenue is
             self.strategy_cost += (self.strategy.cost.per_day
                                    + self.strategy.cost.per_journey * len(t.finished))

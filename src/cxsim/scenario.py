@@ -164,6 +164,12 @@ class Touchpoint(Strict):
     problem_severity: NonNegative = Field(
         default=3.0, description="Quality points lost when something goes wrong."
     )
+    capacity_per_day: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Visits a day this touchpoint handles without strain; above "
+        "it problems grow with the load (see load_sensitivity). Default: no strain.")
+    load_sensitivity: NonNegative = Field(
+        default=1.0, description="problem chance = problem_probability × (1 + load_sensitivity "
+        "× max(0, load − 1)), load = yesterday's visits / capacity_per_day.")
     cost_per_visit: NonNegative = 0.0
     revenue: NonNegative = Field(default=0.0, description="Revenue per visit (where a purchase "
                                  "happens).")
