@@ -186,6 +186,7 @@ class DistributionTable:
         self.log = np.array([s[2] for s in shapes])
         self.general = np.isnan(self.loc)
         self.any_log = bool(self.log.any())
+        self.spread = bool((self.scale[~self.general] != 0).any())  # else constants only
 
     @staticmethod
     def _shape(distribution: Any) -> tuple[float, float, bool]:
@@ -200,7 +201,9 @@ class DistributionTable:
 
     def ppf(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Values for individuals of ``group`` at probabilities ``u``."""
-        values = self.loc[group] + self.scale[group] * ndtri(u)
+        values = self.loc[group]
+        if self.spread:
+            values = values + self.scale[group] * ndtri(u)
         if self.any_log:
             values = np.where(self.log[group], np.exp(values), values)
         other = self.general[group]

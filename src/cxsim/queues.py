@@ -3,13 +3,14 @@
 A service touchpoint has a number of servers (agents, desk clerks, waiters) that may change by
 hour of the week, and a waiting line served first come, first served. Contacts arrive at given
 minutes; each needs a service time and has a patience. A contact is served by the first server
-to become free; one who would wait longer than their patience abandons and takes no server's
-time (reneging). Waits follow from capacity and load: they are never a parameter.
+to become free (of several idle, the one idle longest); one who would wait longer than their
+patience abandons and takes no server's time (reneging). Waits follow from capacity and load:
+they are never a parameter.
 
 Because the line is first come, first served, a contact's start depends only on the contacts
 that arrived before it, so one pass over the contacts in arrival order gives every start time
-exactly, including starts on a later day (the backlog). The pass is compiled with numba; it
-costs a few operations per contact and server.
+exactly, including starts on a later day (the backlog). The pass is compiled with numba; each
+line keeps its servers in a heap, so a contact costs a few operations times log(servers).
 
 Closed forms for validation: :func:`erlang_c` (M/M/c, Erlang 1917) and :func:`erlang_a`
 (M/M/c+M, Palm 1943; Garnett, Mandelbaum & Reiman 2002), solved exactly as a birth–death chain.
@@ -38,16 +39,38 @@ def weekly_servers(servers: int | list[int] | list[list[int]]) -> np.ndarray:
 
 def _minutes_until_on_duty(lines: list[np.ndarray]) -> np.ndarray:
     """For line q, server k and hour h of the week: minutes from the start of hour h until k is
-    next on duty (0 when on duty during h; infinite for a server never on duty)."""
+    next on duty (0 when on duty during h; infinite for a server never on duty).
+
+    Server k is on duty in the hours whose number of servers exceeds k, so servers between two
+    consecutive staffing levels share one timetable: it is worked out once per level."""
     count = max([int(servers.max(initial=0)) for servers in lines] + [1])
     until = np.full((len(lines), count, HOURS_PER_WEEK), np.inf)
     hours = np.arange(HOURS_PER_WEEK)
     for q, servers in enumerate(lines):
-        for k in range(int(servers.max(initial=0))):
-            on = np.flatnonzero(servers > k)
+        below = 0
+        for level in np.unique(servers[servers > 0]):
+            on = np.flatnonzero(servers >= level)
             ahead = (on[None, :] - hours[:, None]) % HOURS_PER_WEEK  # hours to each on-duty hour
-            until[q, k] = 60.0 * ahead.min(axis=1)
+            until[q, below:level] = 60.0 * ahead.min(axis=1)
+            below = level
     return until
+
+
+@numba.njit(cache=True)
+def _sift_down(key: np.ndarray, server: np.ndarray, size: int) -> None:  # pragma: no cover
+    """Restore the heap order (by key, then server number) after the root's key changed."""
+    i = 0
+    while True:
+        smallest, left = i, 2 * i + 1
+        for child in (left, left + 1):
+            if child < size and (key[child] < key[smallest] or (
+                    key[child] == key[smallest] and server[child] < server[smallest])):
+                smallest = child
+        if smallest == i:
+            return
+        key[i], key[smallest] = key[smallest], key[i]
+        server[i], server[smallest] = server[smallest], server[i]
+        i = smallest
 
 
 @numba.njit(cache=True)
@@ -55,26 +78,44 @@ def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience:
            free: np.ndarray, until: np.ndarray, start: np.ndarray, abandoned: np.ndarray
            ) -> None:  # pragma: no cover - compiled
     """First come, first served over ``arrival`` (sorted, minutes since day 0), each contact in
-    its ``line``: fills ``start`` and ``abandoned`` and advances the servers' ``free`` times."""
-    servers = free.shape[1]
+    its ``line``: fills ``start`` and ``abandoned`` and advances the servers' ``free`` times.
+
+    Each line keeps its servers in a binary heap by the earliest time each could start a
+    contact. A server found off duty at that time is moved to its next time on duty and the
+    heap looked at again, so the root is the server that can start soonest: a contact costs
+    O(log servers), and a line of thousands of agents costs little more than a line of seven.
+    """
+    lines, count = free.shape
+    key = np.empty((lines, count))
+    server = np.empty((lines, count), dtype=np.int64)
+    size = np.zeros(lines, dtype=np.int64)
+    for q in range(lines):  # servers ever on duty, by their free times (sorted is a heap)
+        on = np.array([k for k in range(count) if until[q, k, 0] < np.inf], dtype=np.int64)
+        order = on[np.argsort(free[q, on], kind="mergesort")]
+        size[q] = len(order)
+        server[q, :len(order)] = order
+        key[q, :len(order)] = free[q, order]
     for i in range(arrival.shape[0]):
         q, a = line[i], arrival[i]
-        best, chosen = np.inf, -1
-        for k in range(servers):
-            t = free[q, k] if free[q, k] > a else a
+        t, k = np.inf, -1
+        while size[q] > 0:
+            k = server[q, 0]
+            t = key[q, 0] if key[q, 0] > a else a
             hour = int(t // 60.0)
             delay = until[q, k, hour % 168]
-            if delay > 0.0:
-                t = hour * 60.0 + delay
-            if t < best:
-                best, chosen = t, k
-        if chosen < 0 or best - a > patience[i]:
+            if delay == 0.0:
+                break
+            key[q, 0] = hour * 60.0 + delay  # off duty at t: next on duty then
+            _sift_down(key[q], server[q], size[q])
+        if k < 0 or t - a > patience[i]:
             abandoned[i] = True
             start[i] = a + patience[i]
         else:
             abandoned[i] = False
-            start[i] = best
-            free[q, chosen] = best + service[i]
+            start[i] = t
+            free[q, k] = t + service[i]
+            key[q, 0] = t + service[i]
+            _sift_down(key[q], server[q], size[q])
 
 
 @dataclass
@@ -109,7 +150,7 @@ class ServiceLines:
               patience: np.ndarray) -> Served:
         """Queue contacts arriving in ``line`` at minutes ``arrival`` (since day 0, any order)
         with their service times and patiences (minutes); later calls bring later arrivals."""
-        order = np.argsort(arrival, kind="stable")
+        order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
         ordered_start = np.empty(len(arrival))
         ordered_abandoned = np.empty(len(arrival), dtype=np.bool_)
         _serve(np.ascontiguousarray(line[order], dtype=np.int64),
@@ -146,13 +187,18 @@ class ServiceQueue(ServiceLines):
 
 def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> tuple[float, float]:
     """M/M/c (Erlang C): the probability that a contact waits and the mean wait, in the time
-    unit of the rates. Needs arrival_rate < servers · service_rate."""
+    unit of the rates. Needs arrival_rate < servers · service_rate.
+
+    With load a = λ/μ, Erlang B by its recursion B_0 = 1, B_k = a·B_{k−1} / (k + a·B_{k−1})
+    (stable for thousands of servers), then C = c·B_c / (c − a·(1 − B_c)) and
+    W_q = C / (c·μ − λ)."""
     load = arrival_rate / service_rate
     if load >= servers:
         raise ValueError(f"unstable queue: load {load:g} ≥ {servers} servers")
-    terms = [load**k / math.factorial(k) for k in range(servers)]
-    last = load**servers / math.factorial(servers) * servers / (servers - load)
-    p_wait = last / (sum(terms) + last)
+    blocking = 1.0
+    for k in range(1, servers + 1):
+        blocking = load * blocking / (k + load * blocking)
+    p_wait = servers * blocking / (servers - load * (1.0 - blocking))
     return p_wait, p_wait / (servers * service_rate - arrival_rate)
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
@@ -226,23 +227,12 @@ class ServiceDesk:
         calls = Contacts.join(batches)
         serial = self.contacts[calls.who].astype(np.uint64)
         calls.day = np.full(len(calls.who), day, dtype=np.int32)
-        calls.minute = _minute_of_day(hours, streams.uniform("contact_time", calls.who,
-                                                             serial=serial))
-        choose = calls.tp < 0
-        if choose.any():
-            who = calls.who[choose]
-            hour = (day % 7) * 24 + (calls.minute[choose] // 60).astype(np.int64)
-            weights = self.desks.contact_weight * preference[who][:, channel]
-            previous = -calls.tp[choose] - 2  # a retry switching channel avoids its last one
-            weights[previous >= 0, previous[previous >= 0]] = 0.0
-            opened = weights * self.desks.open[:, hour].T
-            weights = np.where(opened.sum(axis=1, keepdims=True) > 0, opened, weights)
-            weights = np.where(weights.sum(axis=1, keepdims=True) > 0, weights,
-                               self.desks.contact_weight)
-            cumulative = np.cumsum(weights, axis=1)
-            u = streams.uniform("contact_channel", who, serial=serial[choose])
-            pick = (cumulative < (u * cumulative[:, -1])[:, None]).sum(axis=1)
-            calls.tp[choose] = np.minimum(pick, weights.shape[1] - 1)
+        calls.minute = np.empty(len(calls.who))
+        _time_and_channel(
+            calls.tp, calls.minute, calls.who, day, hours.astype(np.float64),
+            self.desks.open, self.desks.contact_weight, preference, channel,
+            streams.uniform("contact_time", calls.who, serial=serial),
+            streams.uniform("contact_channel", calls.who, serial=serial))
         self.contacts[calls.who] += 1
         return calls
 
@@ -344,10 +334,66 @@ class ServiceDesk:
         return closing, escalated
 
 
-def _minute_of_day(hours: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Minutes after midnight, by the relative number of contacts ``hours`` in each hour."""
-    cumulative = np.concatenate([[0.0], np.cumsum(hours)])
-    x = u * cumulative[-1]
-    hour = np.minimum(np.searchsorted(cumulative, x, side="right") - 1, 23)
-    width = np.maximum(np.diff(cumulative)[hour], 1e-300)
-    return 60.0 * (hour + np.clip((x - cumulative[hour]) / width, 0.0, 1.0 - 1e-9))
+@numba.njit(cache=True)
+def _minute_in(profile: np.ndarray, total: float, u: float) -> float:  # pragma: no cover
+    """Minutes after midnight at probability ``u`` of a day whose hours weigh ``profile``
+    (``total`` its sum; uniform within each hour)."""
+    x = u * total
+    for hour in range(23):
+        if x < profile[hour]:
+            return 60.0 * (hour + min(x / profile[hour], 1.0 - 1e-9))
+        x -= profile[hour]
+    return 60.0 * (23 + min(max(x, 0.0) / max(profile[23], 1e-300), 1.0 - 1e-9))
+
+
+@numba.njit(cache=True)
+def _time_and_channel(tp: np.ndarray, minute: np.ndarray, who: np.ndarray, day: int,
+                      hours: np.ndarray, open_: np.ndarray, weight: np.ndarray,
+                      preference: np.ndarray, channel: np.ndarray, u_time: np.ndarray,
+                      u_channel: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Each contact's time of day and, where not yet chosen, its care touchpoint (in place).
+
+    A contact to a given touchpoint (an escalation, a retry on the same line) comes in that
+    touchpoint's opening hours, by the ``hours`` profile (any hour if it is closed all day).
+    Otherwise the time comes from the profile, and the touchpoint is drawn by contact weight ×
+    the customer's preference for its channel among those open at that hour (among all if
+    none is open; by weight alone if the customer has no preference for any), avoiding the
+    touchpoint a switching retry leaves (``tp`` = −2 − that touchpoint; −1: free choice).
+    """
+    first_hour = (day % 7) * 24
+    count = weight.shape[0]
+    all_day = hours.sum()
+    open_hours = np.empty(24)
+    w = np.empty(count)
+    for i in range(tp.shape[0]):
+        t = tp[i]
+        if t >= 0:
+            for h in range(24):
+                open_hours[h] = hours[h] * open_[t, first_hour + h]
+            in_hours = open_hours.sum()
+            minute[i] = (_minute_in(open_hours, in_hours, u_time[i]) if in_hours > 0
+                         else _minute_in(hours, all_day, u_time[i]))
+            continue
+        minute[i] = _minute_in(hours, all_day, u_time[i])
+        hour = first_hour + int(minute[i] // 60.0)
+        avoid = -t - 2
+        total = opened = 0.0
+        for k in range(count):
+            w[k] = 0.0 if k == avoid else weight[k] * preference[who[i], channel[k]]
+            total += w[k]
+            opened += w[k] * open_[k, hour]
+        if opened > 0:
+            for k in range(count):
+                w[k] *= open_[k, hour]
+            total = opened
+        elif total <= 0:
+            for k in range(count):
+                w[k] = weight[k]
+                total += w[k]
+        x, pick = u_channel[i] * total, count - 1
+        for k in range(count):
+            if x < w[k]:
+                pick = k
+                break
+            x -= w[k]
+        tp[i] = pick

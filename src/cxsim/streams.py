@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import zlib
 
+import numba
 import numpy as np
 from scipy.special import ndtri
 
@@ -32,25 +33,32 @@ _MUL2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0**-53
 
 
-_S30, _S27, _S31, _S11, _S32 = (np.uint64(s) for s in (30, 27, 31, 11, 32))
+@numba.njit(cache=True)
+def _uniform(slots: np.ndarray, serial: np.ndarray, key: np.uint64) -> np.ndarray:
+    """Slot i's uniform: SplitMix64 at state (slot | serial << 32 + 1)·golden + key, its top
+    53 bits centred in (0, 1). One compiled pass (uint64 arithmetic wraps)."""
+    u = np.empty(slots.shape[0])
+    for i in range(slots.shape[0]):
+        z = np.uint64(slots[i])
+        if serial.shape[0]:
+            z |= np.uint64(serial[i]) << np.uint64(32)
+        z = (z + np.uint64(1)) * _GOLDEN + key
+        z ^= z >> np.uint64(30)
+        z *= _MUL1
+        z ^= z >> np.uint64(27)
+        z *= _MUL2
+        z ^= z >> np.uint64(31)
+        u[i] = (np.float64(z >> np.uint64(11)) + 0.5) * _TO_UNIT
+    return u
 
 
-def _splitmix64(z: np.ndarray) -> np.ndarray:
-    """The SplitMix64 output function, element-wise and in place (uint64 arithmetic wraps)."""
-    z ^= z >> _S30
-    z *= _MUL1
-    z ^= z >> _S27
-    z *= _MUL2
-    z ^= z >> _S31
-    return z
-
-
+_NO_SERIAL = np.empty(0, dtype=np.uint64)
 _MASK = (1 << 64) - 1
 _FOLD = 0x100000001B3  # the 64-bit FNV prime: odd, so folding a counter in is one-to-one
 
 
 def _mix(x: int) -> int:
-    """The SplitMix64 mixer on one Python integer (for keys; slots use :func:`_splitmix64`)."""
+    """The SplitMix64 mixer on one Python integer (for keys; slots use :func:`_uniform`)."""
     x = (x + 0x9E3779B97F4A7C15) & _MASK
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
@@ -87,18 +95,10 @@ class Streams:
         counter (e.g. its journey number), for a customer whose draws for one purpose must not
         depend on when they happen: the k-th journey's draw is the same whatever its day.
         """
-        state = slots.astype(np.uint64)
-        if serial is not None:
-            state |= serial.astype(np.uint64) << _S32
-        state += np.uint64(1)
-        state *= _GOLDEN
-        state += self.key(purpose, *counters)
-        bits = _splitmix64(state)
-        bits >>= _S11
-        u = bits.astype(np.float64)
-        u += 0.5
-        u *= _TO_UNIT
-        return u
+        if serial is not None and serial.dtype != np.uint64:
+            serial = serial.astype(np.uint64)
+        return _uniform(slots, _NO_SERIAL if serial is None else serial,
+                        self.key(purpose, *counters))
 
     def normal(self, purpose: str, slots: np.ndarray, *counters: int,
                serial: np.ndarray | None = None) -> np.ndarray:
