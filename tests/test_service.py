@@ -9,11 +9,13 @@ next, so their standard error comes from batch means (one batch per day), not fr
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from cxsim import simulate
 from cxsim.queues import ServiceQueue, erlang_a, erlang_c, weekly_servers
 from cxsim.scenario_file import override
+from cxsim.summary import paired_differences
 from cxsim.testing import call_centre, tiny_scenario, tiny_world
 
 Z = 4.0
@@ -91,20 +93,54 @@ def test_closed_hours_hold_contacts_until_opening():
 # as a cxsim service touchpoint
 
 
-@pytest.mark.parametrize("servers", [7, 8])
-def test_a_cxsim_call_centre_shows_the_staffing_cliff(servers):
-    tables = simulate(call_centre(servers, arrivals_per_minute=2.0, handling_minutes=3.0))
-    contacts = tables["contacts"].to_pandas()
-    p_wait, mean_wait = erlang_c(2.0, 1 / 3, servers)
-    wait, se = batch_mean(contacts["wait_minutes"].to_numpy(), contacts["day"].to_numpy())
-    assert abs(wait - mean_wait) < Z * se, (wait, mean_wait, se)
-    waited, se = batch_mean((contacts["wait_minutes"] > 0).to_numpy(float),
-                            contacts["day"].to_numpy())
-    assert abs(waited - p_wait) < Z * se, (waited, p_wait, se)
-    assert abs(len(contacts) / 30 - 2880) < Z * np.sqrt(2880 / 30)  # calls a day ≈ λ·1440
+def test_a_cxsim_call_centre_shows_the_staffing_cliff():
+    waits = {}
+    for servers in (7, 8):
+        tables = simulate(call_centre(servers, arrivals_per_minute=2.0, handling_minutes=3.0))
+        contacts = tables["contacts"].to_pandas()
+        p_wait, mean_wait = erlang_c(2.0, 1 / 3, servers)
+        wait, se = batch_mean(contacts["wait_minutes"].to_numpy(), contacts["day"].to_numpy())
+        assert abs(wait - mean_wait) < Z * se, (wait, mean_wait, se)
+        waited, se = batch_mean((contacts["wait_minutes"] > 0).to_numpy(float),
+                                contacts["day"].to_numpy())
+        assert abs(waited - p_wait) < Z * se, (waited, p_wait, se)
+        assert abs(len(contacts) / 30 - 2880) < Z * np.sqrt(2880 / 30)  # calls a day ≈ λ·1440
+        kpis = tables["kpis"].to_pylist()[0]
+        assert kpis["mean_wait_minutes"] == pytest.approx(wait)
+        assert kpis["first_contact_resolution"] == 1.0
+        assert kpis["service_level"] == pytest.approx((contacts["wait_minutes"] <= 0.5).mean())
+        waits[servers] = wait
+    assert waits[7] > 2.5 * waits[8]  # one agent fewer: 0.54 → 1.84 minutes (the cliff)
+
+
+def test_each_channel_is_held_to_its_own_answer_time():
+    scenario = override(call_centre(7, arrivals_per_minute=2.0, handling_minutes=3.0, days=3),
+                        {"touchpoints.phone.care.answer_within_minutes": 2.0})
+    tables = simulate(scenario)
+    wait = tables["contacts"].to_pandas()["wait_minutes"]
+    assert tables["kpis"].to_pylist()[0]["service_level"] == pytest.approx((wait <= 2).mean())
+    assert 0.2 < (wait <= 2).mean() < 0.9  # a target that tells strategies apart
+
+
+def test_first_contact_resolution_counts_answered_contacts_only():
+    # callers hang up after a minute on average; every answered call solves the problem
+    tables = simulate(call_centre(7, arrivals_per_minute=2.0, handling_minutes=3.0, days=3,
+                                  patience_minutes=1.0))
     kpis = tables["kpis"].to_pylist()[0]
-    assert kpis["mean_wait_minutes"] == pytest.approx(wait)
+    assert kpis["abandonment_rate"] > 0.1
     assert kpis["first_contact_resolution"] == 1.0
+
+
+def test_a_strategy_costs_the_staff_it_adds():
+    scenario = override(call_centre(7, arrivals_per_minute=2.0, handling_minutes=3.0, days=3,
+                                    size=20_000), {
+        "touchpoints.phone.care.cost_per_server_hour": 30.0,
+        "strategies.more_staff": {"set": {"touchpoints.phone.care.servers": 8}}})
+    kpis = pa.concat_tables([simulate(scenario, s)["kpis"].append_column(
+        "strategy", pa.array([s])).append_column("replicate", pa.array([0]))
+        for s in ("baseline", "more_staff")])
+    row = paired_differences(kpis, ("profit",)).to_pylist()[0]
+    assert row["strategy_cost"] == pytest.approx(1 * 24 * 3 * 30.0)  # an agent, 3 days of 24 h
 
 
 def test_overload_carries_a_backlog_and_no_contact_disappears():
@@ -251,17 +287,59 @@ def test_consistent_answers_across_channels_raise_attitude():
         days=5)
     mean, se = paired_attitude(scenario, "consistent")
     assert mean > Z * se
+    spread = {s: simulate(scenario, s)["kpis"].to_pylist()[0]["answer_inconsistency"]
+              for s in ("baseline", "consistent")}
+    assert spread["consistent"] == 0 < spread["baseline"]
 
 
-def test_anticipating_a_problem_prevents_it():
+def test_impatient_callers_try_again_and_may_switch_channel():
+    chat = {**CARE, "channel": "chat", "care": {"servers": 50, "patience_scale": 1e12}}
+    tables = simulate(service_world({
+        "population.segments.everyone.complain_propensity": 1.0,
+        "population.segments.everyone.patience_minutes": 1e-6,  # nobody waits on the phone
+        "touchpoints.phone.care.servers": 1,
+        "touchpoints.chat": chat,
+        "service.contact": {"phone": 1, "chat": 1},
+        "service.retry": 1.0, "service.switch_channel": 1.0, "service.max_attempts": 2},
+        size=2000, days=3))
+    contacts = tables["contacts"].to_pandas()
+    first, second = contacts[contacts.attempt == 1], contacts[contacts.attempt == 2]
+    hung_up = first[first.abandoned & (first.day == 0)]
+    assert len(hung_up) > 100 and set(hung_up.touchpoint.astype(str)) == {"phone"}
+    # everyone who hung up on day 0 tries again on day 1, on the other channel
+    again = second[second.customer.isin(hung_up.customer) & (second.day == 1)]
+    assert len(again) == len(hung_up)
+    assert set(again.touchpoint.astype(str)) == {"chat"} and not again.abandoned.any()
+
+
+def test_escalations_arrive_in_the_specialists_opening_hours():
+    office = [0] * 9 + [5] * 8 + [0] * 7  # 9:00-17:00
+    tables = simulate(service_world({
+        "population.segments.everyone.complain_propensity": 1.0,
+        "touchpoints.phone.care.first_contact_resolution": 0.0,
+        "touchpoints.phone.care.escalate_to": "expert",
+        "touchpoints.expert": {**CARE, "care": {"servers": office}}}, size=2000, days=3))
+    contacts = tables["contacts"].to_pandas()
+    escalated = contacts[contacts.touchpoint.astype(str) == "expert"]
+    assert len(escalated) > 500
+    assert escalated.minute.between(9 * 60, 17 * 60).all()
+
+
+def test_anticipating_a_problem_prevents_it_at_a_cost():
     scenario = service_world({"strategies.notice": {"set": {
-        "touchpoints.a.prevented_share": 0.6}}}, size=5000)
-    base = simulate(scenario)["kpis"].to_pylist()[0]["problems"]
-    noticed = simulate(scenario, "notice")["kpis"].to_pylist()[0]["problems"]
+        "touchpoints.a.prevented_share": 0.6, "touchpoints.a.prevention_cost": 2.0}}}, size=5000)
+    base = simulate(scenario)["kpis"].to_pylist()[0]
+    noticed = simulate(scenario, "notice")["kpis"].to_pylist()[0]
     # problems at a fall to 40%: expected 0.3·n·0.4 + 0.3·n at b instead of 0.6·n
     expected = 5000 * 0.3 * (1 + 0.4)
-    assert abs(noticed - expected) < Z * np.sqrt(expected)
-    assert noticed < base
+    assert abs(noticed["problems"] - expected) < Z * np.sqrt(expected)
+    assert noticed["problems"] < base["problems"]
+    # the action is paid for every problem it anticipates at a (0.3·n), prevented or not
+    assert base["proactive_cost"] == 0
+    anticipated = noticed["proactive_cost"] / 2.0
+    assert anticipated == int(anticipated)
+    assert abs(anticipated - 1500) < Z * np.sqrt(5000 * 0.3 * 0.7)
+    assert noticed["cost_to_serve"] - noticed["staff_cost"] >= noticed["proactive_cost"]
 
 
 def test_a_strategy_that_changes_nothing_reproduces_the_service_exactly():

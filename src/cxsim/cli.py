@@ -74,9 +74,9 @@ def parser() -> argparse.ArgumentParser:
                     "scenario's replicates, write the tables as parquet files into one results "
                     "folder, and print each strategy's paired difference from the baseline with "
                     "95%% confidence intervals.",
-        epilog="The results folder holds customers/, moments/, daily/ and kpis/ (parquet, "
-               "partitioned by strategy and replicate), scenario.yaml and run.json; see "
-               "docs/results.md.")
+        epilog="The results folder holds customers/, moments/, contacts/, messages/ (when "
+               "switched on), daily/, queues/ and kpis/ (parquet, partitioned by strategy and "
+               "replicate), scenario.yaml and run.json; see docs/results.md.")
     p.add_argument("scenario", metavar="SCENARIO", nargs="?", help="scenario file (YAML)")
     p.add_argument("--resume", metavar="DIR",
                    help="finish an interrupted run in DIR: simulate only its missing tasks "

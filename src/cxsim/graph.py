@@ -51,6 +51,7 @@ class JourneyGraph:
     problem_probability: np.ndarray
     problem_severity: np.ndarray
     prevented: np.ndarray  # share of problems a proactive action prevents
+    prevention_cost: np.ndarray  # cost of that action per problem it anticipates
     capacity: np.ndarray  # visits a day without strain (inf: none)
     load_sensitivity: np.ndarray
     cost_per_visit: np.ndarray
@@ -131,6 +132,7 @@ class JourneyGraph:
             problem_probability=column("problem_probability"),
             problem_severity=column("problem_severity"),
             prevented=column("prevented_share"),
+            prevention_cost=column("prevention_cost") * (column("prevented_share") > 0),
             capacity=np.array([tp.capacity_per_day if tp and tp.capacity_per_day else np.inf
                                for tp in present]),
             load_sensitivity=column("load_sensitivity"),

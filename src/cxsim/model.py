@@ -101,7 +101,7 @@ class Today:
     complaints: int = 0
     contacts: int = 0
     staff_cost: float = 0.0  # care touchpoints' servers
-    contact_cost: float = 0.0  # care contacts (also in the customers' journey costs)
+    care_cost: float = 0.0  # contacts, follow-ups, prevention (also in the journey costs)
 
 
 class JourneyModel(mesa.Model):
@@ -314,7 +314,10 @@ class JourneyModel(mesa.Model):
             if graph.strained:
                 chance = chance * self.strain[tp[risky]]
             problem[risky] = u < chance
-            if graph.prevented.any():  # anticipating needs prevents some problems
+            if graph.prevented.any():  # anticipating needs prevents some problems, at a cost
+                anticipated = who[problem], tp[problem]
+                self.charge(anticipated[0], graph.prevention_cost[anticipated[1]],
+                            proactive=True)
                 u = self.streams.uniform("prevent", who[risky], serial=serial[risky])
                 problem[risky] &= u >= graph.prevented[tp[risky]]
             quality -= problem * graph.problem_severity[tp]
@@ -419,10 +422,7 @@ class JourneyModel(mesa.Model):
         released, bad = desk.release_held(calls, solved)
         self.world.memory.remember(p.memory, released, bad)
         self.judge(who, calls.tp, quality)
-        cost = np.where(served, graph.cost_per_visit[calls.tp], 0.0)
-        p.journey_cost[who] += cost
-        self.today.contact_cost += float(cost.sum())
-        desk.contact_cost += float(cost.sum())
+        self.charge(who, np.where(served, graph.cost_per_visit[calls.tp], 0.0))
         closing, escalated = desk.follow_on(calls, solved, day, draw("retry") < spec.retry,
                                             draw("switch") < spec.switch_channel)
         if desks.follow_up >= 0 and desks.follow_up_after == "problem":
@@ -456,7 +456,18 @@ class JourneyModel(mesa.Model):
         quality = self.world.graph.draw_quality(
             tp, self.streams.uniform("follow_up_quality", who, serial=p.journeys[who]))
         self.judge(who, tp, quality)
-        p.journey_cost[who] += self.world.graph.cost_per_visit[desks.follow_up]
+        self.charge(who, self.world.graph.cost_per_visit[tp], proactive=True)
+
+    def charge(self, who: np.ndarray, cost: np.ndarray, proactive: bool = False) -> None:
+        """Service costs of customers ``who`` (each at most once): into their journeys' costs
+        and the cost to serve — care contacts, or proactive actions (follow-ups, prevention)."""
+        self.people.journey_cost[who] += cost
+        total = float(cost.sum())
+        self.today.care_cost += total
+        if proactive:
+            self.service.proactive_cost += total
+        else:
+            self.service.contact_cost += total
 
     def close_journeys(self) -> None:
         """Journeys that reached an exit: evaluate, update attitude, ask for a 0–10 score."""
@@ -533,7 +544,7 @@ class JourneyModel(mesa.Model):
         chance = spec.post_chance * (1.0 - np.exp(-np.abs(value) / spec.extremity))
         posting = self.streams.uniform("review", who, serial=p.journeys[who]) < chance
         stars = np.clip(np.rint(3.0 + value[posting]), 1, 5)
-        answered = self.streams.uniform("answer", who[posting],
+        answered = self.streams.uniform("review_answer", who[posting],
                                         serial=p.journeys[who[posting]]) < spec.respond_share
         stars = np.where(answered & (stars < 3), (stars + 3.0) / 2, stars)
         if len(stars):
@@ -593,7 +604,7 @@ class JourneyModel(mesa.Model):
             "problems": t.problems,
             "complaints": t.complaints,
             "contacts": t.contacts,
-            "service_cost": t.staff_cost + t.contact_cost,
+            "service_cost": t.staff_cost + t.care_cost,
             "rating": self.rating,
             "adopted": self.adopted,
             "nps": nps(scores) if len(scores) else None,

@@ -4,7 +4,8 @@ A run folder holds one folder per table, partitioned by strategy and replicate::
 
     RUN/customers/strategy=baseline/replicate=0/part-0.parquet
     RUN/moments/strategy=baseline/replicate=0/part-0.parquet
-    RUN/daily/...   RUN/kpis/...   RUN/scenario.yaml   RUN/run.json
+    RUN/contacts/...   RUN/messages/...   RUN/daily/...   RUN/queues/...   RUN/kpis/...
+    RUN/scenario.yaml   RUN/run.json
 
 Every file carries in its key-value metadata the canonical scenario (JSON), the seed, the
 strategy, the replicate and the cxsim version. Files are written under a temporary name and
@@ -249,7 +250,8 @@ KPI_SCHEMA = pa.schema(
         "mean_attitude", "wom_positive_ratio", "aware_share_end", "final_rating",
         "complaint_rate", "silent_dissatisfied_rate", "silent_churn_share",
         "first_contact_resolution", "mean_wait_minutes", "p90_wait_minutes", "service_level",
-        "abandonment_rate", "staff_cost", "cost_to_serve")]
+        "abandonment_rate", "answer_inconsistency", "staff_cost", "proactive_cost",
+        "cost_to_serve")]
 )
 QUEUES_SCHEMA = pa.schema([
     ("day", pa.int32()), ("touchpoint", pa.string()), ("arrivals", pa.int64()),
@@ -300,8 +302,12 @@ def service_figures(model: JourneyModel) -> dict[str, float | int]:
     complaint_rate = complaints / problems; silent_dissatisfied_rate = customers who had a
     problem and never complained / customers who had a problem; silent_churn_share = churned
     customers who had a problem and never complained / churned customers; first-contact
-    resolution over first contacts; waits over served contacts; service level = contacts
-    answered within service.service_level_minutes / contacts offered (abandoned included).
+    resolution = solved first contacts / answered first contacts; waits over served contacts;
+    service level = contacts answered within their touchpoint's target (answer_within_minutes,
+    else service.service_level_minutes) / contacts offered (abandoned included);
+    answer_inconsistency = mean spread between the answers a customer met in a journey, over
+    answered contacts after the journey's first answer; cost to serve = staff + contacts +
+    proactive actions (follow-ups, prevention).
     """
     desk, p = model.service, model.people
     had = desk.problems > 0
@@ -309,7 +315,6 @@ def service_figures(model: JourneyModel) -> dict[str, float | int]:
     churned = p.status == Status.CHURNED
     waits = np.concatenate(desk.waits) if desk.waits else np.empty(0)
     offered = desk.offered - int(sum(len(c.who) for b in desk.ending.values() for c in b))
-    target = model.world.scenario.service.service_level_minutes
 
     def share(part: float, whole: float) -> float:
         return part / whole if whole else float("nan")
@@ -324,10 +329,12 @@ def service_figures(model: JourneyModel) -> dict[str, float | int]:
         "first_contact_resolution": share(desk.first_contacts[1], desk.first_contacts[0]),
         "mean_wait_minutes": float(waits.mean()) if len(waits) else float("nan"),
         "p90_wait_minutes": float(np.quantile(waits, 0.9)) if len(waits) else float("nan"),
-        "service_level": share((waits <= target).sum(), offered),
+        "service_level": share(desk.in_time, offered),
         "abandonment_rate": share(desk.abandoned, offered),
+        "answer_inconsistency": share(desk.spread[0], desk.spread[1]),
         "staff_cost": desk.staff_cost,
-        "cost_to_serve": desk.staff_cost + desk.contact_cost,
+        "proactive_cost": desk.proactive_cost,
+        "cost_to_serve": desk.staff_cost + desk.contact_cost + desk.proactive_cost,
     }
 
 

@@ -119,6 +119,9 @@ class Care(Strict):
         default=None, description="Care touchpoint an unresolved contact is passed to (the next "
         "day), e.g. a specialist; without it the customer may contact again.")
     cost_per_server_hour: NonNegative = Field(default=0.0, description="Staff cost.")
+    answer_within_minutes: NonNegative | None = Field(
+        default=None, description="Target answer time of this channel for the service level "
+        "(e.g. 0.5 on the phone, 1440 for email); default: service.service_level_minutes.")
     answer: float = Field(
         default=0.0, description="The answer (policy) this channel gives, on any scale: "
         "customers who meet different answers across channels perceive inconsistency.")
@@ -181,7 +184,10 @@ class Touchpoint(Strict):
         "review sites): it shifts their expectation and their way on to a purchase.")
     prevented_share: Probability = Field(
         default=0.0, description="Share of problems here that a proactive action prevents "
-        "(anticipating needs, e.g. an outage notice); its cost goes in the strategy.")
+        "(anticipating needs, e.g. an outage notice).")
+    prevention_cost: NonNegative = Field(
+        default=0.0, description="Cost of the proactive action per problem it anticipates "
+        "here, prevented or not (e.g. a notice and a credit); counted in cost to serve.")
     care: Care | None = Field(
         default=None, description="Makes this a care touchpoint customers contact about "
         "problems (see service.contact).")
@@ -338,7 +344,8 @@ class Service(Strict):
         "forgotten when it is solved at the first contact; a second problem in the journey is "
         "never forgiven (double deviation).")
     service_level_minutes: NonNegative = Field(
-        default=0.5, description="Target answer time for the service level KPI, minutes.")
+        default=0.5, description="Target answer time for the service level KPI, minutes, for "
+        "care touchpoints without their own answer_within_minutes.")
     follow_up: FollowUp | None = Field(
         default=None, description="A proactive follow-up contact (a strategy lever).")
 

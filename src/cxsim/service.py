@@ -7,7 +7,8 @@ customer keeps the bad moment, and their loyalty decision sees it. A complaining
 
 1. **Contact.** At a time of day drawn from ``service.hours``, the customer picks a care
    touchpoint (phone, chat, email, a desk…) among those open at that hour, by
-   ``service.contact`` weight × their preference for its channel.
+   ``service.contact`` weight × their preference for its channel. An escalation or a retry on
+   the same line comes in that touchpoint's opening hours.
 2. **Queue.** The contact waits in that touchpoint's line (:mod:`cxsim.queues`): served by the
    first free server, or abandoned when the wait exceeds the customer's patience (a draw,
    exponential with mean patience_minutes × the channel's patience_scale: Erlang A).
@@ -61,6 +62,7 @@ class CareDesks:
     resolution: np.ndarray  # first-contact resolution probability
     escalate_to: np.ndarray  # touchpoint number, -1 none
     cost_per_server_hour: np.ndarray
+    target_minutes: np.ndarray  # answer within this for the service level
     answer: np.ndarray
     answer_sd: np.ndarray
     outsourced: np.ndarray
@@ -96,6 +98,10 @@ class CareDesks:
             escalate_to=np.array([-1 if c is None or c.escalate_to is None
                                   else index[c.escalate_to] for c in cares], dtype=np.int64),
             cost_per_server_hour=column("cost_per_server_hour"),
+            target_minutes=np.array([
+                scenario.service.service_level_minutes
+                if c is None or c.answer_within_minutes is None else c.answer_within_minutes
+                for c in cares]),
             answer=column("answer"),
             answer_sd=column("answer_sd"),
             outsourced=np.array([bool(c and c.outsourced) for c in cares]),
@@ -174,12 +180,15 @@ class ServiceDesk:
         self.due: dict[int, list[Contacts]] = {}  # contacts to make, by day
         self.ending: dict[int, list[Contacts]] = {}  # contacts queued, by the day they end
         self.days = QueueDays.zeros(len(desks.care), horizon_days)
-        self.first_contacts = [0, 0]  # made, solved
+        self.first_contacts = [0, 0]  # answered, solved
         self.waits: list[np.ndarray] = []  # waits of served contacts
         self.offered = 0
         self.abandoned = 0
+        self.in_time = 0  # served within their touchpoint's target answer time
+        self.spread = [0.0, 0]  # answer spreads met after a journey's first answer: sum, count
         self.staff_cost = 0.0
-        self.contact_cost = 0.0
+        self.contact_cost = 0.0  # care contacts
+        self.proactive_cost = 0.0  # follow-ups and prevention
         self.adopt(desks)
 
     def adopt(self, desks: CareDesks) -> None:
@@ -294,12 +303,15 @@ class ServiceDesk:
         this journey (0 for a first answer)."""
         served = ~calls.abandoned
         who = calls.who[served]
+        answered_before = np.isfinite(self.answer_low[who])
         answer = self.desks.answer[calls.tp[served]] + self.desks.answer_sd[calls.tp[served]] * z[
             served]
         np.minimum.at(self.answer_low, who, answer)
         np.maximum.at(self.answer_high, who, answer)
         spread = np.zeros(len(calls.who))
         spread[served] = self.answer_high[who] - self.answer_low[who]
+        self.spread[0] += float(spread[served][answered_before].sum())
+        self.spread[1] += int(answered_before.sum())
         return spread
 
     def release_held(self, calls: Contacts, solved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -309,7 +321,7 @@ class ServiceDesk:
         forgiven = solved[first] & (calls.attempt[first] == 1) & (self.failures[who] == 1)
         felt = self.held[who] * np.where(forgiven, 1.0 - self.desks.spec.forgiveness, 1.0)
         self.held[who] = np.nan
-        self.first_contacts[0] += len(first)
+        self.first_contacts[0] += int((~calls.abandoned[first]).sum())
         self.first_contacts[1] += int(solved[first].sum())
         return who, felt
 
@@ -331,6 +343,8 @@ class ServiceDesk:
         if len(calls.who):
             self.waits.append(calls.wait[~calls.abandoned])
             self.abandoned += int(calls.abandoned.sum())
+            self.in_time += int(((calls.wait <= self.desks.target_minutes[calls.tp])
+                                 & ~calls.abandoned).sum())
         return closing, escalated
 
 

@@ -26,14 +26,18 @@ def paired_differences(
     """Each strategy's mean paired difference from ``baseline`` per metric, with a 95% CI.
 
     ``kpis`` has ``strategy`` and ``replicate`` columns; replicate r of a strategy is paired with
-    replicate r of the baseline. Each row also carries the strategy's own cost (mean
-    ``strategy_cost``) and its return on that cost (mean Δprofit / cost). Strategies come in the
-    order of ``order`` (default: as they appear in ``kpis``).
+    replicate r of the baseline. Each row also carries what the strategy costs — its own cost
+    (mean ``strategy_cost``) plus the staff it adds or saves (mean paired difference of
+    ``staff_cost``: care agents paid by the hour) — and its return on that cost (mean Δprofit /
+    cost, when the cost is positive). Strategies come in the order of ``order`` (default: as
+    they appear in ``kpis``).
     """
     strategy = kpis.column("strategy").to_pylist()
     replicate = kpis.column("replicate").to_pylist()
     columns = {m: kpis.column(m).to_numpy(zero_copy_only=False).astype(float)
-               for m in {*metrics, "profit", "strategy_cost"}}
+               for m in {*metrics, "profit", "strategy_cost", "staff_cost"}
+               if m in kpis.column_names}
+    columns.setdefault("staff_cost", np.zeros(kpis.num_rows))  # runs from before care staff
     rows_of: dict[str, dict[int, int]] = {}
     for i, (name, r) in enumerate(zip(strategy, replicate, strict=True)):
         rows_of.setdefault(name, {})[r] = i
@@ -46,7 +50,8 @@ def paired_differences(
         pairs = sorted(set(base) & set(rows_of[name]))
         a_rows = [base[r] for r in pairs]
         b_rows = [rows_of[name][r] for r in pairs]
-        cost = float(columns["strategy_cost"][b_rows].mean()) if pairs else math.nan
+        staff = columns["staff_cost"][b_rows] - columns["staff_cost"][a_rows]
+        cost = float((columns["strategy_cost"][b_rows] + staff).mean()) if pairs else math.nan
         gain = float((columns["profit"][b_rows] - columns["profit"][a_rows]).mean()) \
             if pairs else math.nan
         for metric in metrics:
@@ -130,7 +135,8 @@ def format_differences(table: pa.Table, costs: bool = False) -> str:
     note = (f"Paired differences over {n} replicates (common random numbers); "
             "* the 95% interval excludes 0.")
     if costs:
-        note += " cost: the strategy's own cost; return: difference in profit / cost."
+        note += (" cost: the strategy's own cost plus the care staff it adds; return: difference"
+                 " in profit / cost.")
     if n < 2:
         note = "One replicate: no confidence interval (run with --replicates 2 or more)."
     return "\n".join([*lines, note])
