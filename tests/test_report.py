@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
+import yaml
+
+from cxsim.execution import Run
+from cxsim.report import build_report
 
 SCENARIOS = sorted(Path("scenarios").glob("*.yaml"))
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -27,6 +33,12 @@ def small_run(scenario: Path, out: Path, *extra: str) -> Path:
     return out
 
 
+def section(text: str, anchor: str) -> str:
+    found = re.search(f'<section id="{anchor}">(.*?)</section>', text, re.S)
+    assert found, f"no {anchor} section"
+    return found.group(1)
+
+
 @pytest.fixture(scope="module", params=SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def report(request, tmp_path_factory) -> Path:
     out = small_run(request.param, tmp_path_factory.mktemp(request.param.stem) / "run")
@@ -38,12 +50,23 @@ def report(request, tmp_path_factory) -> Path:
 
 def test_the_report_has_every_section_and_is_self_contained(report):
     text = report.read_text()
-    for section in SECTIONS:
-        assert f'<section id="{section}">' in text
+    for anchor in SECTIONS:
+        assert f'<section id="{anchor}">' in text
     assert text.count("data:image/svg+xml;base64,") >= 4
     assert not re.search(r'(src|href)="https?://', text)  # opens offline
     assert "cxsim run scenario.yaml --seed" in text  # how to reproduce
-    assert '<section id="wom">' in text  # both examples win prospects by promotion
+    assert '<section id="wom">' in text  # every example wins prospects by promotion
+    assert '<section id="service">' in text  # and has care touchpoints
+
+
+def test_the_answer_has_one_row_per_strategy_and_names_the_peaks(report):
+    strategies = yaml.safe_load((report.parent / "scenario.yaml").read_text())["strategies"]
+    answer = section(report.read_text(), "answer")
+    rows = re.findall(r"<tr>\s*<td>(.*?)</td>", answer.split("<tbody>")[1], re.S)
+    assert [name.replace("<wbr>", "") for name in rows] == list(strategies)
+    assert "Δ NPS (points)" in answer and "Δ retention (percentage points)" in answer
+    moments = section(report.read_text(), "moments")
+    assert "peak here (% of journeys)" in moments and "end here (% of journeys)" in moments
 
 
 def test_a_run_without_moments_still_gets_a_valid_report(tmp_path):
@@ -54,12 +77,67 @@ def test_a_run_without_moments_still_gets_a_valid_report(tmp_path):
     assert "output.moments: off" in text and all(f'id="{s}"' in text for s in SECTIONS)
 
 
+def test_a_run_without_service_or_word_of_mouth_leaves_those_sections_out(tmp_path):
+    from cxsim.testing import tiny_scenario
+
+    scenario = tiny_scenario({"strategies": {"better_shop": {
+        "description": "A better shop.", "set": {"touchpoints.shop.quality": 8.0}}}},
+        size=300, horizon_days=40)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(
+        scenario.model_dump(mode="json", by_alias=True), sort_keys=False))
+    out = tmp_path / "run"
+    done = cli("run", str(tmp_path / "tiny.yaml"), "--out", str(out), "--replicates", "2",
+               "--report", "-q")
+    assert done.returncode == 0, done.stderr
+    text = (out / "report.html").read_text()
+    assert all(f'<section id="{s}">' in text for s in SECTIONS)
+    assert 'id="service"' not in text and 'id="wom"' not in text
+    assert 'href="#service"' not in text and 'href="#wom"' not in text
+    assert text.count("data:image/svg+xml;base64,") >= 4
+    assert text.endswith("</body></html>")
+
+
+class OlderRun(Run):
+    """A run as an older cxsim wrote it: no queues or contacts, no word-of-mouth columns."""
+
+    def table(self, name: str) -> pa.Table:
+        if name in ("queues", "contacts"):
+            raise FileNotFoundError(name)
+        table = super().table(name)
+        newer = [c for c in table.column_names if c.startswith(("wom_", "messages_"))
+                 or c in ("reviews", "rating", "adopted", "final_rating")]
+        return table.drop_columns(newer)
+
+
+def test_a_run_from_an_older_version_degrades_gracefully(report):
+    text = build_report(OlderRun(report.parent))
+    assert 'id="service"' not in text
+    wom = section(text, "wom")  # awareness is still there, the rest is said to be absent
+    absent = re.search("Not in this run: (.*?)</p>", wom)
+    assert absent and "positive messages" in absent.group(1) and "rating" in absent.group(1)
+    assert "aware at the end" in wom and "wom_" not in wom
+
+
+def test_each_strategy_has_a_line_of_its_own_in_grey():
+    from cxsim.report import DASHES, MARKERS, PALETTE, _style
+
+    styles = [_style(i, 365) for i in range(len(DASHES) * len(MARKERS))]
+    assert len({(str(s["linestyle"]), s["marker"]) for s in styles}) == len(styles)
+    assert all(s["color"] in PALETTE for s in styles)
+    assert styles[0] == {**styles[0], "color": "#000000", "linestyle": "-", "marker": ""}
+
+
 def test_run_can_write_the_report_at_the_end(tmp_path):
     out = tmp_path / "run"
     done = cli("run", str(SCENARIOS[0]), "--out", str(out), "--replicates", "2", "--set",
                "population.size=500", "--set", "horizon_days=60", "--report", "-q")
     assert done.returncode == 0, done.stderr
     assert f"Report: {out / 'report.html'}" in done.stdout and (out / "report.html").is_file()
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    width, height = struct.unpack(">II", path.read_bytes()[16:24])  # the IHDR chunk
+    return width, height
 
 
 def test_the_report_renders_in_headless_chromium(report):
@@ -74,7 +152,8 @@ def test_the_report_renders_in_headless_chromium(report):
     options.binary_location = chromium
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1280,3000"):
+                 "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                 "--window-size=1280,1000"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     browser = webdriver.Chrome(service=Service(driver), options=options)
@@ -86,9 +165,23 @@ def test_the_report_renders_in_headless_chromium(report):
         assert all(complete and width > 0 for complete, width in images), images
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
+        wide = browser.execute_script(
+            "return Array.from(document.querySelectorAll('img, table'))"
+            ".filter(e => e.getBoundingClientRect().right > window.innerWidth).length")
+        assert wide == 0  # nothing runs off the page
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(1280, height)  # the whole report in one screenshot
         ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / f"report-{report.parent.parent.name}.png"
+        name = yaml.safe_load((report.parent / "scenario.yaml").read_text())["name"]
+        shot = ARTIFACTS / f"report-{name}.png"
         browser.save_screenshot(str(shot))
-        assert shot.stat().st_size > 10_000
+        assert png_size(shot)[1] >= height - 200 and shot.stat().st_size > 10_000
+        browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
+        printed = browser.execute_script(
+            "return [document.querySelector('pre.scenario').getBoundingClientRect().height,"
+            " Array.from(document.querySelectorAll('section'))"
+            ".map(s => getComputedStyle(s).breakInside)]")
+        assert printed[0] > 100  # the closed scenario prints in full
+        assert set(printed[1]) == {"auto"}  # a section may run over pages
     finally:
         browser.quit()
