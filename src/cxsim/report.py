@@ -90,13 +90,20 @@ SERVICE_KPIS = {
                                         100),
     "silent_churn_share": Measure("churned customers with a problem who never complained", "%",
                                   100),
-    "first_contact_resolution": Measure("first contacts that solved the problem", "%", 100),
+    "first_contact_resolution": Measure("answered first contacts that solved the problem",
+                                        "%", 100),
     "mean_wait_minutes": Measure("mean wait of answered contacts", "minutes"),
     "p90_wait_minutes": Measure("90th percentile of waits", "minutes"),
-    "service_level": Measure("contacts answered within the target wait", "%", 100),
+    "service_level": Measure("contacts answered within their target wait", "%", 100),
     "abandonment_rate": Measure("contacts abandoned while waiting", "%", 100),
+    "answer_inconsistency": Measure("spread between the answers a customer met", "points",
+                                    decimals=2),
+    "mean_visit_wait_minutes": Measure("mean wait at staffed touchpoints of the journey",
+                                       "minutes"),
     "staff_cost": Measure("staff cost", MONEY, decimals=0),
-    "cost_to_serve": Measure("cost to serve (staff and contacts)", MONEY, decimals=0),
+    "proactive_cost": Measure("follow-ups and prevention", MONEY, decimals=0),
+    "cost_to_serve": Measure("cost to serve (staff, contacts, follow-ups and prevention)",
+                             MONEY, decimals=0),
 }
 WOM_KPIS = {
     "aware_share_end": Measure("aware at the end", "% of the market", 100),
@@ -161,7 +168,7 @@ def _kpi_table(run: Run, measures: dict[str, Measure]) -> str:
         [[html.escape(measures[c].axis()), *(measures[c].format(means.at[s, c]) for s in
                                               strategies)] for c in present if c not in empty],
         columns=["mean over replicates", *map(_breakable, strategies)])
-    note = (f"<p>Zero or n/a for every strategy: "
+    note = (f'<p class="note">Zero or n/a for every strategy: '
             f"{html.escape(_listing([measures[c].label for c in empty]))}.</p>" if empty else "")
     return (_table(frame, escape=False) if len(frame) else "") + note
 
@@ -577,7 +584,8 @@ def _moments_of_truth(scenario: Scenario, moments: pd.DataFrame | None) -> str:
         "peaks": "peak here (% of journeys)", "ends": "end here (% of journeys)"})
     for column, scale in (("mean disconfirmation (points)", 1), ("sd (points)", 1),
                           ("peak here (% of journeys)", 100), ("end here (% of journeys)", 100)):
-        shown[column] = shown[column].map(lambda x, scale=scale: _number(scale * x, 2))
+        shown[column] = shown[column].map(lambda x, scale=scale: _number(
+            scale * x, 2 if scale == 1 else 1))
     body = ("<p>The baseline's journeys. Customers judge each moment against their "
             "expectation (disconfirmation: quality − expectation, in points of the 0–10 "
             "scale); a journey is remembered mostly by its most intense moment (the peak, the "
@@ -651,7 +659,8 @@ SERVICE_LINES = {
     "wait": ("Mean wait of answered contacts", "minutes", "no answered contact waited"),
     "abandoned": ("Contacts abandoned while waiting", "% of contacts",
                   "no contact was abandoned"),
-    "solved": ("First contacts that solved the problem", "%", "no first contact was recorded"),
+    "solved": ("Answered first contacts that solved the problem", "%",
+               "no first contact was answered"),
     "backlog": ("Contacts still waiting at midnight", "contacts",
                 "no contact was left waiting at midnight"),
 }
@@ -690,12 +699,12 @@ def _service(run: Run) -> str:
                                     window),
                        "waits, abandonment, first-contact resolution and backlog per care "
                        "touchpoint and day",
-                       f"One column per care touchpoint, each on its own scale: waits can "
-                       f"differ a thousandfold between a chat and a specialist line. Each point "
-                       f"pools the last {window} days and all replicates; 'none' marks a "
-                       "touchpoint where it never happened.")
+                       f"One column per care touchpoint, each on its own scale (care lines "
+                       f"can differ by orders of magnitude). Each point pools the last {window} "
+                       "days and all replicates; 'none' marks a touchpoint where it never "
+                       "happened.")
     body += _kpi_table(run, SERVICE_KPIS) + "<h3>Care touchpoints in the baseline</h3>" \
-        + _table(_desks(queues[queues.strategy == BASELINE]))
+        + _table(_desks(queues[queues.strategy == BASELINE], care))
     return _section("service", "Service: waits, abandonment and resolution", body)
 
 
@@ -706,9 +715,10 @@ def _care_days(queues: pd.DataFrame, contacts: pd.DataFrame | None) -> pd.DataFr
                            backlog=queues.backlog / queues.replicate.nunique())
     days = queues.groupby(["strategy", "touchpoint", "day"])[
         ["served", "abandoned", "waited", "backlog"]].sum()
-    if contacts is None or not {"attempt", "resolved", "touchpoint", "day"} <= set(contacts):
+    if contacts is None or not {"attempt", "abandoned", "resolved", "touchpoint",
+                                "day"} <= set(contacts):
         return days.assign(first=0.0, solved=0.0)
-    first = contacts[contacts.attempt == 1].assign(
+    first = contacts[(contacts.attempt == 1) & ~contacts.abandoned.astype(bool)].assign(
         touchpoint=lambda c: c.touchpoint.astype(str),
         solved=lambda c: c.resolved.astype(float)).groupby(
         ["strategy", "touchpoint", "day"]).solved.agg(first="size", solved="sum")
@@ -763,18 +773,23 @@ def _care_figure(days: pd.DataFrame, care: list[str], drawn: list[str],
             ax.spines["left"].set_visible(False)
         ax.set_xlim(0, horizon)
         ax.set_title(care[column], fontsize=9.5)
-        ax.set_xlabel("day")
+        if r == len(drawn) - 1:
+            ax.set_xlabel("day")
+        else:
+            ax.tick_params(labelbottom=False)
     handles, labels = next(ax for ax in grid.flat if ax.get_lines()).get_legend_handles_labels()
     rows[-1].legend(handles, labels, loc="outside lower center", ncols=4, frameon=False)
     return figure
 
 
-def _desks(queues: pd.DataFrame) -> pd.DataFrame:
-    """Each care touchpoint's day in the baseline, averaged over days and replicates."""
+def _desks(queues: pd.DataFrame, care: list[str]) -> pd.DataFrame:
+    """Each care touchpoint's day (in the order of ``care``), averaged over days and
+    replicates."""
     desks = queues.assign(waited=queues.mean_wait_minutes.fillna(0) * queues.served).groupby(
         "touchpoint").agg(arrivals=("arrivals", "mean"), abandoned=("abandoned", "mean"),
                           waited=("waited", "sum"), served=("served", "sum"),
                           utilisation=("utilisation", "mean"), backlog=("backlog", "max"))
+    desks = desks.reindex([tp for tp in care if tp in desks.index])
     return pd.DataFrame({
         "care touchpoint": desks.index,
         "contacts per day": desks.arrivals.map(lambda x: _number(x, 1)),
@@ -841,7 +856,8 @@ def _word_of_mouth(run: Run) -> str:
 
 def _fine_print(run: Run) -> str:
     scenario = run.scenario
-    text = yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
+    text = yaml.safe_dump(run.scenario.model_dump(mode="json", by_alias=True), sort_keys=False,
+                          default_flow_style=None, width=72)  # lists of numbers on one line
     command = (f"cxsim run scenario.yaml --seed {scenario.seed} --replicates "
                f"{scenario.replicates}")
     body = (f"<p>Seed {scenario.seed}; cxsim {html.escape(run.manifest['cxsim_version'])} "
@@ -871,7 +887,7 @@ table.data th, table.data td { padding: .25em .6em; border-bottom: 1px solid #dd
 table.data th { border-bottom: 2px solid #999; }
 table.data small { color: #444; white-space: nowrap; }
 figure { margin: 1em 0; } figure img { display: block; max-width: 100%; height: auto; }
-figcaption { font-size: .9em; color: #333; margin-top: .3em; }
+figcaption, .note { font-size: .9em; color: #333; margin-top: .3em; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: .8em; }
 nav a { margin-right: 1em; }
 @page { size: A4; margin: 14mm 12mm; }
@@ -884,7 +900,8 @@ nav a { margin-right: 1em; }
   .scroll { overflow: visible; }
   table.data { font-size: 8pt; }
   details:not([open])::details-content { content-visibility: visible; display: block; }
-  pre { white-space: pre-wrap; font-size: 7.5pt; background: none; padding: 0; }
+  pre { white-space: pre-wrap; font-size: 7pt; background: none; padding: 0; }
+  pre.scenario { column-count: 2; column-gap: 2em; }
 }
 """
 OPEN_FOR_PRINT = ("<script>addEventListener('beforeprint', () => document.querySelectorAll("
