@@ -227,9 +227,10 @@ def _style(i: int, points: int) -> dict[str, Any]:
             "linewidth": 2 if i == 0 else 1.3}
 
 
-def _legend_below(figure: Any, ax: Any, columns: int = 3) -> None:
+def _legend_below(figure: Any, ax: Any) -> None:
+    """The strategies' key under ``figure`` (or a subfigure), from the lines of ``ax``."""
     handles, labels = ax.get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=min(columns, len(labels)),
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(4, len(labels)),
                   frameon=False)
 
 
@@ -413,7 +414,7 @@ def _over_time(run: Run) -> str:
         axes[-1, column].set_xlabel("day")
     for ax in axes.flat:
         _ticks(ax)
-    _legend_below(figure, axes[0, 0], 4)
+    _legend_below(figure, axes[0, 0])
     rows = ("Top: each strategy's level. Bottom: each strategy minus the baseline, paired "
             "within replicates. " if compared else "")
     caption = (f"{rows}Lines: means over replicates; bands: the range of the replicates. NPS "
@@ -777,8 +778,7 @@ def _care_figure(days: pd.DataFrame, care: list[str], drawn: list[str],
             ax.set_xlabel("day")
         else:
             ax.tick_params(labelbottom=False)
-    handles, labels = next(ax for ax in grid.flat if ax.get_lines()).get_legend_handles_labels()
-    rows[-1].legend(handles, labels, loc="outside lower center", ncols=4, frameon=False)
+    _legend_below(rows[-1], next(ax for ax in grid.flat if ax.get_lines()))
     return figure
 
 
@@ -839,7 +839,7 @@ def _word_of_mouth(run: Run) -> str:
         ax.set_xlabel("day")
         _ticks(ax)
     _hide_unused(axes, len(drawn))
-    _legend_below(figure, axes[0, 0], 4)
+    _legend_below(figure, axes[0, 0])
     body = ("<p>Prospects become aware through promotion and word of mouth; customers tell "
             "others after their journeys, the dissatisfied more often; some post reviews, and "
             "first-time customers read the rating.</p>")
