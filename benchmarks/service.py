@@ -33,9 +33,9 @@ class TimedLines(ServiceLines):
 
     seconds = 0.0
 
-    def serve(self, *args: np.ndarray):  # type: ignore[no-untyped-def]
+    def serve(self, *args: np.ndarray, **kwargs: float):  # type: ignore[no-untyped-def]
         start = time.perf_counter()
-        served = super().serve(*args)
+        served = super().serve(*args, **kwargs)
         TimedLines.seconds += time.perf_counter() - start
         return served
 

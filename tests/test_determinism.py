@@ -36,7 +36,7 @@ def test_another_seed_or_replicate_gives_different_tables(hotel):
 def test_a_strategy_that_patches_nothing_reproduces_the_baseline(hotel):
     scenario = override(hotel, {"strategies.nothing": {"description": "no change"},
                                 "strategies.same_value": {"set": {
-                                    "touchpoints.reception.quality.mean": 6.8}}})
+                                    "touchpoints.reception.quality.mean": 7.3}}})
     baseline = simulate(scenario)
     for name in ("nothing", "same_value"):
         assert same(baseline, simulate(scenario, strategy=name))

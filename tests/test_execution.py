@@ -161,8 +161,9 @@ def test_compare_prints_intervals_and_writes_a_parquet_file(serial_run):
     assert row["difference"] == pytest.approx(diff.mean())
     half = stats.t.ppf(0.975, 2) * diff.std(ddof=1) / math.sqrt(3)
     assert row["ci_high"] - row["ci_low"] == pytest.approx(2 * half)
-    assert row["strategy_cost"] == pytest.approx(320 * 150)
-    assert row["return_on_cost"] == pytest.approx(diff.mean() / (320 * 150))
+    cost = (10 + 2 * 6 * 28) * 150  # its own 10 a day, two more clerks for 6 hours at 28
+    assert row["strategy_cost"] == pytest.approx(cost)
+    assert row["return_on_cost"] == pytest.approx(diff.mean() / cost)
 
 
 def test_compare_pairs_two_runs_only_when_their_worlds_agree(serial_run, tmp_path):

@@ -14,6 +14,7 @@ import pytest
 
 from cxsim import simulate
 from cxsim.queues import ServiceQueue, erlang_a, erlang_c, weekly_servers
+from cxsim.scenario import Scenario
 from cxsim.scenario_file import override
 from cxsim.summary import paired_differences
 from cxsim.testing import call_centre, tiny_scenario, tiny_world
@@ -89,6 +90,20 @@ def test_closed_hours_hold_contacts_until_opening():
     assert queue.server_hours(0).tolist() == [8.0]
 
 
+def test_a_later_batch_with_earlier_arrivals_fits_into_the_gaps():
+    # one clerk: a visitor at 10:00 for an hour; then, served later, arrivals from earlier on
+    queue = ServiceQueue(weekly_servers(1))
+    queue.serve(np.array([600.0]), np.array([60.0]), np.array([np.inf]))
+    later = queue.serve(np.array([100.0, 590.0, 595.0]), np.array([30.0, 30.0, 6.0]),
+                        np.array([np.inf, np.inf, 1.0]))
+    # 100 fits before 10:00; 590 (30 min) does not fit before 600, so waits until 660;
+    # 595 would wait past its 1-minute patience, and hangs up
+    assert later.start.tolist() == [100.0, 660.0, 596.0]
+    assert later.abandoned.tolist() == [False, False, True]
+    after = queue.serve(np.array([700.0]), np.array([5.0]), np.array([np.inf]))
+    assert after.start.tolist() == [700.0]  # in order again: first come, first served
+
+
 # --------------------------------------------------------------------------------------------
 # as a cxsim service touchpoint
 
@@ -159,6 +174,46 @@ def test_overload_carries_a_backlog_and_no_contact_disappears():
     overnight = contacts["minute"] + contacts["wait_minutes"] > 1440
     assert overnight.sum() > 0  # ...and are served (or give up) the next day
     assert 0 < tables["kpis"].to_pylist()[0]["abandonment_rate"] < 1
+
+
+def desk_on_the_journey(servers: int, days: int = 10) -> Scenario:
+    """Every journey is one visit to a desk with ``servers`` clerks: 2 visitors a minute
+    round the clock, 3-minute exponential service (an M/M/c queue on the journey's way)."""
+    return tiny_scenario({
+        "touchpoints.shop.care": {"servers": servers,
+                                  "service_minutes": {"dist": "exponential", "mean": 3.0}},
+        "population.segments.everyone.inter_purchase_days": days,  # once each in the run
+        "population.segments.everyone.patience_minutes": 10.0,
+        "service.wait_penalty": 1.0,
+    }, size=2 * 1440 * days, horizon_days=days)
+
+
+def test_visitors_queue_at_a_staffed_touchpoint_on_the_journey():
+    tables = simulate(desk_on_the_journey(7))
+    moments = tables["moments"].to_pandas()
+    wait, se = batch_mean(moments["wait_minutes"].to_numpy(), moments["day"].to_numpy())
+    p_wait, mean_wait = erlang_c(2.0, 1 / 3, 7)
+    assert abs(wait - mean_wait) < Z * se, (wait, mean_wait, se)
+    waited, se = batch_mean((moments["wait_minutes"] > 0).to_numpy(float),
+                            moments["day"].to_numpy())
+    assert abs(waited - p_wait) < Z * se, (waited, p_wait, se)
+    # the wait costs quality: quality 7 − wait_penalty · min(wait / patience, 2)
+    expected = 7.0 - np.minimum(moments["wait_minutes"] / 10.0, 2.0)
+    np.testing.assert_allclose(moments["quality"], expected)
+    kpis = tables["kpis"].to_pylist()[0]
+    assert kpis["mean_visit_wait_minutes"] == pytest.approx(wait)
+    queues = tables["queues"].to_pandas()
+    assert queues["arrivals"].sum() == len(moments)
+
+
+def test_another_clerk_shortens_the_line_and_lifts_attitude():
+    scenario = override(desk_on_the_journey(7, days=4), {
+        "strategies.another_clerk": {"set": {"touchpoints.shop.care.servers": 8}}})
+    base, more = (simulate(scenario, s)["kpis"].to_pylist()[0]
+                  for s in ("baseline", "another_clerk"))
+    assert more["mean_visit_wait_minutes"] < base["mean_visit_wait_minutes"] / 2
+    mean, se = paired_attitude(scenario, "another_clerk")
+    assert mean > Z * se
 
 
 # --------------------------------------------------------------------------------------------

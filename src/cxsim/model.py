@@ -46,7 +46,7 @@ from cxsim.network import build_network
 from cxsim.population import NEVER, Population, Status
 from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
 from cxsim.scenario import Scenario, Strategy
-from cxsim.service import CareDesks, Contacts, ServiceDesk
+from cxsim.service import MAX_PATIENCE_RATIO, CareDesks, Contacts, ServiceDesk
 from cxsim.streams import Streams
 from cxsim.word_of_mouth import talk
 
@@ -304,6 +304,14 @@ class JourneyModel(mesa.Model):
         """
         graph, p, day, world = self.world.graph, self.people, self.today.day, self.world
         quality = graph.draw_quality(tp, self.streams.uniform("quality", who, serial=serial))
+        wait = None
+        if world.desks.on_journey:  # a desk or tables on the way: visitors queue there
+            lined = world.desks.care[tp]
+            if lined.any():
+                wait = np.zeros(len(who))
+                wait[lined] = self.service.visit(who[lined], tp[lined], day, self.streams,
+                                                 serial[lined])
+                quality -= self.wait_penalty(who, tp, wait)
         problem = np.zeros(len(who), dtype=bool)
         risky = graph.problem_probability[tp] > 0
         if graph.strained:  # busy touchpoints go wrong more often
@@ -326,7 +334,7 @@ class JourneyModel(mesa.Model):
         if graph.priced:
             quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
         trouble = bool(problem.any())
-        felt = self.judge(who, tp, quality, problem, remember=not trouble)
+        felt = self.judge(who, tp, quality, problem, wait, remember=not trouble)
         if trouble:  # complainers' bad moments wait for care's answer (cxsim.service)
             had = np.flatnonzero(problem)
             complains = self.service.complain(
@@ -350,11 +358,22 @@ class JourneyModel(mesa.Model):
         p.journey_revenue[who] += graph.revenue[tp]
         p.journey_cost[who] += graph.cost_per_visit[tp]
 
+    def wait_penalty(self, who: np.ndarray, tp: np.ndarray, wait: np.ndarray) -> np.ndarray:
+        """Quality lost by waiting ``wait`` minutes in a line at ``tp``: service.wait_penalty
+        × wait / patience (the customer's patience_minutes × the line's patience_scale), at
+        most twice a patience (waits across a night)."""
+        patience = self.people.traits["patience_minutes"][who] * (
+            self.world.desks.patience_scale[tp])
+        return self.world.scenario.service.wait_penalty * np.minimum(
+            wait / np.maximum(patience, 1e-9), MAX_PATIENCE_RATIO)
+
     def judge(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray,
-              problem: np.ndarray | None = None, remember: bool = True) -> np.ndarray:
-        """A moment of truth of customers ``who`` at touchpoints ``tp``: the felt value of
-        ``quality`` against their expectation (importance-weighted), folded into journey memory
-        when ``remember``, and kept for the moments table. Returns the felt values."""
+              problem: np.ndarray | None = None, wait: np.ndarray | None = None,
+              remember: bool = True) -> np.ndarray:
+        """A moment of truth of customers ``who`` at touchpoints ``tp`` (after ``wait``
+        minutes in line): the felt value of ``quality`` against their expectation
+        (importance-weighted), folded into journey memory when ``remember``, and kept for the
+        moments table. Returns the felt values."""
         graph, p, world, day = self.world.graph, self.people, self.world, self.today.day
         expectation = p.expectation[who]
         felt = world.disconfirmation.felt_value(quality, expectation)
@@ -363,9 +382,9 @@ class JourneyModel(mesa.Model):
         if remember:
             world.memory.remember(p.memory, who, felt)
         self.today.moments += len(who)
-        if problem is None:
-            problem = np.zeros(len(who), dtype=bool)
         if "moments" in self.sinks:
+            problem = np.zeros(len(who), dtype=bool) if problem is None else problem
+            wait = np.zeros(len(who)) if wait is None else wait
             sink, kept = self.sinks["moments"]
             keep = kept[who]
             sink({
@@ -380,6 +399,7 @@ class JourneyModel(mesa.Model):
                 "disconfirmation": (quality - expectation)[keep],
                 "felt_value": felt[keep],
                 "problem": problem[keep],
+                "wait_minutes": wait[keep],
             })
         return felt
 
@@ -416,12 +436,11 @@ class JourneyModel(mesa.Model):
         spread = desk.answers(calls, self.streams.normal("answer", who, serial=serial))
         quality = np.where(served, graph.draw_quality(calls.tp, draw("contact_quality")),
                            p.expectation[who])
-        patience = p.traits["patience_minutes"][who] * desks.patience_scale[calls.tp]
-        quality -= (spec.wait_penalty * np.minimum(calls.wait / np.maximum(patience, 1e-9), 2.0)
+        quality -= (self.wait_penalty(who, calls.tp, calls.wait)
                     + spec.unresolved_penalty * ~solved + spec.inconsistency_penalty * spread)
         released, bad = desk.release_held(calls, solved)
         self.world.memory.remember(p.memory, released, bad)
-        self.judge(who, calls.tp, quality)
+        self.judge(who, calls.tp, quality, wait=calls.wait)
         self.charge(who, np.where(served, graph.cost_per_visit[calls.tp], 0.0))
         closing, escalated = desk.follow_on(calls, solved, day, draw("retry") < spec.retry,
                                             draw("switch") < spec.switch_channel)

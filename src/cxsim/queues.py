@@ -57,9 +57,10 @@ def _minutes_until_on_duty(lines: list[np.ndarray]) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _sift_down(key: np.ndarray, server: np.ndarray, size: int) -> None:  # pragma: no cover
-    """Restore the heap order (by key, then server number) after the root's key changed."""
-    i = 0
+def _sift_down(key: np.ndarray, server: np.ndarray, size: int,
+               i: int = 0) -> None:  # pragma: no cover - compiled
+    """Restore the heap order (by key, then server number) below position ``i``, whose key
+    grew."""
     while True:
         smallest, left = i, 2 * i + 1
         for child in (left, left + 1):
@@ -74,16 +75,47 @@ def _sift_down(key: np.ndarray, server: np.ndarray, size: int) -> None:  # pragm
 
 
 @numba.njit(cache=True)
+def _on_duty(until: np.ndarray, t: float) -> float:  # pragma: no cover - compiled
+    """The first time at or after ``t`` a server with timetable ``until`` is on duty."""
+    hour = int(t // 60.0)
+    delay = until[hour % 168]
+    return t if delay == 0.0 else hour * 60.0 + delay
+
+
+@numba.njit(cache=True)
+def _first_fit(a: float, service: float, starts: np.ndarray, ends: np.ndarray,
+               until: np.ndarray) -> float:  # pragma: no cover - compiled
+    """The earliest start at or after ``a``, on duty, of a service that fits between a
+    server's busy intervals (``starts``, ``ends``)."""
+    order = np.argsort(starts)
+    t = _on_duty(until, a)
+    for j in order:
+        if ends[j] <= t:
+            continue
+        if t + service <= starts[j]:
+            return t
+        t = _on_duty(until, max(t, ends[j]))
+    return t
+
+
+@numba.njit(cache=True)
 def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience: np.ndarray,
-           free: np.ndarray, until: np.ndarray, start: np.ndarray, abandoned: np.ndarray
+           free: np.ndarray, until: np.ndarray, busy: np.ndarray, busy_count: np.ndarray,
+           latest: np.ndarray, start: np.ndarray, abandoned: np.ndarray
            ) -> None:  # pragma: no cover - compiled
     """First come, first served over ``arrival`` (sorted, minutes since day 0), each contact in
-    its ``line``: fills ``start`` and ``abandoned`` and advances the servers' ``free`` times.
+    its ``line``: fills ``start`` and ``abandoned``, advances the servers' ``free`` times and
+    records each service as a busy interval (``busy[q, j]`` = start, end, server).
 
     Each line keeps its servers in a binary heap by the earliest time each could start a
     contact. A server found off duty at that time is moved to its next time on duty and the
     heap looked at again, so the root is the server that can start soonest: a contact costs
     O(log servers), and a line of thousands of agents costs little more than a line of seven.
+
+    A contact that arrives before the ``latest`` arrival a line has already served (it comes
+    from a later batch of the same day) cannot be first come, first served: it takes the
+    earliest gap between the busy intervals that fits it, on any server (first fit), so those
+    served before it keep their places.
     """
     lines, count = free.shape
     key = np.empty((lines, count))
@@ -98,24 +130,42 @@ def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience:
     for i in range(arrival.shape[0]):
         q, a = line[i], arrival[i]
         t, k = np.inf, -1
-        while size[q] > 0:
-            k = server[q, 0]
-            t = key[q, 0] if key[q, 0] > a else a
-            hour = int(t // 60.0)
-            delay = until[q, k, hour % 168]
-            if delay == 0.0:
-                break
-            key[q, 0] = hour * 60.0 + delay  # off duty at t: next on duty then
-            _sift_down(key[q], server[q], size[q])
+        if a >= latest[q]:
+            latest[q] = a
+            while size[q] > 0:
+                k = server[q, 0]
+                t = key[q, 0] if key[q, 0] > a else a
+                on_duty = _on_duty(until[q, k], t)
+                if on_duty == t:
+                    break
+                key[q, 0] = on_duty  # off duty at t: next on duty then
+                _sift_down(key[q], server[q], size[q])
+        else:
+            n = busy_count[q]
+            for j in range(size[q]):
+                candidate = server[q, j]
+                mine = busy[q, :n, 2] == candidate
+                fit = _first_fit(a, service[i], busy[q, :n, 0][mine], busy[q, :n, 1][mine],
+                                 until[q, candidate])
+                if fit < t or (fit == t and candidate < k):
+                    t, k = fit, candidate
         if k < 0 or t - a > patience[i]:
             abandoned[i] = True
             start[i] = a + patience[i]
-        else:
-            abandoned[i] = False
-            start[i] = t
+            continue
+        abandoned[i] = False
+        start[i] = t
+        n = busy_count[q]
+        busy[q, n, 0], busy[q, n, 1], busy[q, n, 2] = t, t + service[i], k
+        busy_count[q] = n + 1
+        if t + service[i] > free[q, k]:
             free[q, k] = t + service[i]
-            key[q, 0] = t + service[i]
-            _sift_down(key[q], server[q], size[q])
+            for j in range(size[q]):  # the server's place in the heap (the root, but for gaps)
+                if server[q, j] == k:
+                    if free[q, k] > key[q, j]:
+                        key[q, j] = free[q, k]
+                        _sift_down(key[q], server[q], size[q], j)
+                    break
 
 
 @dataclass
@@ -133,23 +183,35 @@ class ServiceLines:
     Args:
         servers: for each line, servers on duty by hour of the week (see
             :func:`weekly_servers`).
-        free: when each server of each line is next free (minutes since day 0), to carry the
-            lines over from an earlier set-up; default: all free now.
+        earlier: the lines of an earlier set-up (a strategy's start) to carry over: who is
+            busy until when, and the day's busy intervals; servers added now are free now.
     """
 
-    def __init__(self, servers: list[np.ndarray], free: np.ndarray | None = None) -> None:
+    def __init__(self, servers: list[np.ndarray], earlier: ServiceLines | None = None) -> None:
         self.servers = servers
         self.until = _minutes_until_on_duty(servers)
         self.free = np.zeros(self.until.shape[:2])
-        if free is not None:  # busy servers stay busy; servers added now are free now
-            k = min(free.shape[1], self.free.shape[1])
-            lines = min(len(free), len(self.free))
-            self.free[:lines, :k] = -np.sort(-free[:lines], axis=1)[:, :k]
+        self.busy = np.zeros((len(servers), 64, 3))  # per line: start, end, server
+        self.busy_count = np.zeros(len(servers), dtype=np.int64)
+        self.latest = np.full(len(servers), -np.inf)  # latest arrival served, per line
+        if earlier is not None:
+            k = min(earlier.free.shape[1], self.free.shape[1])
+            lines = min(len(earlier.free), len(self.free))
+            self.free[:lines, :k] = earlier.free[:lines, :k]
+            self.busy = np.zeros((len(servers), earlier.busy.shape[1], 3))
+            self.busy[:lines] = earlier.busy[:lines]
+            self.busy_count[:lines] = earlier.busy_count[:lines]
+            self.latest[:lines] = earlier.latest[:lines]
 
     def serve(self, line: np.ndarray, arrival: np.ndarray, service: np.ndarray,
-              patience: np.ndarray) -> Served:
+              patience: np.ndarray, since: float = -np.inf) -> Served:
         """Queue contacts arriving in ``line`` at minutes ``arrival`` (since day 0, any order)
-        with their service times and patiences (minutes); later calls bring later arrivals."""
+        with their service times and patiences (minutes). Later calls should bring later
+        arrivals; one that does not is fitted into the gaps (see :func:`_serve`). ``since``:
+        no later call brings an arrival before this minute (busy intervals that end before it
+        are forgotten)."""
+        self._forget_before(since)
+        self._make_room(np.bincount(line, minlength=len(self.servers)))
         order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
         ordered_start = np.empty(len(arrival))
         ordered_abandoned = np.empty(len(arrival), dtype=np.bool_)
@@ -157,10 +219,25 @@ class ServiceLines:
                np.ascontiguousarray(arrival[order], dtype=np.float64),
                np.ascontiguousarray(service[order], dtype=np.float64),
                np.ascontiguousarray(patience[order], dtype=np.float64),
-               self.free, self.until, ordered_start, ordered_abandoned)
+               self.free, self.until, self.busy, self.busy_count, self.latest,
+               ordered_start, ordered_abandoned)
         start, abandoned = np.empty_like(ordered_start), np.empty_like(ordered_abandoned)
         start[order], abandoned[order] = ordered_start, ordered_abandoned
         return Served(start=start, wait=start - arrival, abandoned=abandoned)
+
+    def _forget_before(self, since: float) -> None:
+        for q, n in enumerate(self.busy_count):
+            keep = self.busy[q, :n, 1] > since
+            if not keep.all():
+                self.busy_count[q] = kept = int(keep.sum())
+                self.busy[q, :kept] = self.busy[q, :n][keep]
+
+    def _make_room(self, arriving: np.ndarray) -> None:
+        needed = int((self.busy_count + arriving).max(initial=0))
+        if needed > self.busy.shape[1]:
+            grown = np.zeros((len(self.servers), max(needed, 2 * self.busy.shape[1]), 3))
+            grown[:, :self.busy.shape[1]] = self.busy
+            self.busy = grown
 
     def server_hours(self, day: int) -> np.ndarray:
         """Server-hours on duty during ``day``, per line (for staff cost and utilisation)."""

@@ -171,7 +171,7 @@ MOMENTS = EventTable("moments", pa.schema([
     ("day", pa.int32()), ("customer", pa.int64()), ("journey", pa.int32()),
     ("touchpoint", _TEXT), ("channel", _TEXT), ("stage", _TEXT), ("quality", pa.float64()),
     ("expectation", pa.float64()), ("disconfirmation", pa.float64()),
-    ("felt_value", pa.float64()), ("problem", pa.bool_()),
+    ("felt_value", pa.float64()), ("problem", pa.bool_()), ("wait_minutes", pa.float64()),
 ]), _moment_names)
 """One row per moment of truth (:meth:`JourneyModel.meet`)."""
 
@@ -250,8 +250,8 @@ KPI_SCHEMA = pa.schema(
         "mean_attitude", "wom_positive_ratio", "aware_share_end", "final_rating",
         "complaint_rate", "silent_dissatisfied_rate", "silent_churn_share",
         "first_contact_resolution", "mean_wait_minutes", "p90_wait_minutes", "service_level",
-        "abandonment_rate", "answer_inconsistency", "staff_cost", "proactive_cost",
-        "cost_to_serve")]
+        "abandonment_rate", "answer_inconsistency", "mean_visit_wait_minutes", "staff_cost",
+        "proactive_cost", "cost_to_serve")]
 )
 QUEUES_SCHEMA = pa.schema([
     ("day", pa.int32()), ("touchpoint", pa.string()), ("arrivals", pa.int64()),
@@ -305,15 +305,17 @@ def service_figures(model: JourneyModel) -> dict[str, float | int]:
     resolution = solved first contacts / answered first contacts; waits over served contacts;
     service level = contacts answered within their touchpoint's target (answer_within_minutes,
     else service.service_level_minutes) / contacts offered (abandoned included);
-    answer_inconsistency = mean spread between the answers a customer met in a journey, over
-    answered contacts after the journey's first answer; cost to serve = staff + contacts +
-    proactive actions (follow-ups, prevention).
+    mean_visit_wait_minutes = mean wait of journeys' visits to staffed touchpoints on the
+    journey (a check-in desk); answer_inconsistency = mean spread between the answers a
+    customer met in a journey, over answered contacts after the journey's first answer;
+    cost to serve = staff + contacts + proactive actions (follow-ups, prevention).
     """
     desk, p = model.service, model.people
     had = desk.problems > 0
     silent = had & (desk.complaints == 0)
     churned = p.status == Status.CHURNED
     waits = np.concatenate(desk.waits) if desk.waits else np.empty(0)
+    visits = np.concatenate(desk.visit_waits) if desk.visit_waits else np.empty(0)
     offered = desk.offered - int(sum(len(c.who) for b in desk.ending.values() for c in b))
 
     def share(part: float, whole: float) -> float:
@@ -332,6 +334,7 @@ def service_figures(model: JourneyModel) -> dict[str, float | int]:
         "service_level": share(desk.in_time, offered),
         "abandonment_rate": share(desk.abandoned, offered),
         "answer_inconsistency": share(desk.spread[0], desk.spread[1]),
+        "mean_visit_wait_minutes": float(visits.mean()) if len(visits) else float("nan"),
         "staff_cost": desk.staff_cost,
         "proactive_cost": desk.proactive_cost,
         "cost_to_serve": desk.staff_cost + desk.contact_cost + desk.proactive_cost,

@@ -101,8 +101,9 @@ Servers = Annotated[int, Field(ge=0)] | list[Annotated[int, Field(ge=0)]] | list
 
 
 class Care(Strict):
-    """A service touchpoint that customers contact about a problem (phone, chat, email, a desk):
-    its servers and waiting line, and how well it answers."""
+    """A service touchpoint with servers and a waiting line (phone, chat, email, a desk): for
+    customers who contact it about a problem, and — when it is on the journey's edges — for
+    every customer whose journey passes it (a check-in desk, tables of a restaurant)."""
 
     servers: Servers = Field(
         description="Servers on duty: a number, 24 numbers (one per hour of the day, every day) "
@@ -128,6 +129,10 @@ class Care(Strict):
     answer_sd: NonNegative = Field(
         default=0.0, description="Spread of answers between contacts of this channel.")
     outsourced: bool = Field(default=False, description="Run by an outsourced team.")
+    visit_hours: list[NonNegative] = Field(
+        default_factory=lambda: [1.0] * 24, min_length=24, max_length=24,
+        description="When the touchpoint is on the journey: relative number of visitors "
+        "arriving in each hour of the day (0:00 first), e.g. check-ins in the afternoon.")
 
     @field_validator("servers")
     @classmethod

@@ -41,7 +41,7 @@ import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
-from cxsim.queues import HOURS_PER_WEEK, MINUTES_PER_DAY, ServiceLines, weekly_servers
+from cxsim.queues import HOURS_PER_WEEK, MINUTES_PER_DAY, Served, ServiceLines, weekly_servers
 from cxsim.scenario import Scenario, Service
 from cxsim.streams import Streams
 
@@ -66,6 +66,8 @@ class CareDesks:
     answer: np.ndarray
     answer_sd: np.ndarray
     outsourced: np.ndarray
+    visit_hours: np.ndarray  # (touchpoints, 24) arrivals of journey visitors by hour
+    on_journey: bool  # journeys pass a care touchpoint (its visitors queue)
     follow_up: int  # touchpoint number, -1 none
     follow_up_after: str
     follow_up_share: float
@@ -86,6 +88,9 @@ class CareDesks:
                             dtype=float)
 
         follow = scenario.service.follow_up
+        journey = scenario.journey
+        visited = {*journey.entries, *(journey.returning_entries or {}),
+                   *(t for edges in journey.edges.values() for t in edges)}
         return cls(
             care=np.array([c is not None for c in cares]),
             contact_weight=weight,
@@ -105,6 +110,9 @@ class CareDesks:
             answer=column("answer"),
             answer_sd=column("answer_sd"),
             outsourced=np.array([bool(c and c.outsourced) for c in cares]),
+            visit_hours=np.array([[1.0] * 24 if c is None else c.visit_hours for c in cares]),
+            on_journey=any(c is not None and tp in visited for tp, c in zip(ids, cares,
+                                                                           strict=True)),
             follow_up=-1 if follow is None else index[follow.touchpoint],
             follow_up_after="" if follow is None else follow.after,
             follow_up_share=0.0 if follow is None else follow.share,
@@ -182,6 +190,7 @@ class ServiceDesk:
         self.days = QueueDays.zeros(len(desks.care), horizon_days)
         self.first_contacts = [0, 0]  # answered, solved
         self.waits: list[np.ndarray] = []  # waits of served contacts
+        self.visit_waits: list[np.ndarray] = []  # waits of journeys' visits to care lines
         self.offered = 0
         self.abandoned = 0
         self.in_time = 0  # served within their touchpoint's target answer time
@@ -195,7 +204,7 @@ class ServiceDesk:
         """Work with a (strategy's) new care set-up; lines keep their waiting contacts."""
         self.desks = desks
         self.care_seen |= desks.care
-        self.lines = ServiceLines(desks.servers, None if self.lines is None else self.lines.free)
+        self.lines = ServiceLines(desks.servers, self.lines)
 
     # ----------------------------------------------------------------------------------------
     # problems
@@ -247,23 +256,51 @@ class ServiceDesk:
 
     def queue(self, calls: Contacts, day: int, streams: Streams, patience: np.ndarray) -> None:
         """Put ``calls`` in their touchpoints' lines; each is settled on the day it ends."""
-        desks, days = self.desks, self.days
+        desks = self.desks
         serial = self.contacts[calls.who].astype(np.uint64)
         service = desks.service_minutes.ppf(
             calls.tp, streams.uniform("service_time", calls.who, serial=serial))
         mean_patience = patience[calls.who] * desks.patience_scale[calls.tp]
         give_up = -mean_patience * np.log1p(-streams.uniform("patience", calls.who,
                                                              serial=serial))
-        arrival = day * MINUTES_PER_DAY + calls.minute
-        calls.wait = np.empty(len(calls.who))
-        calls.abandoned = np.empty(len(calls.who), dtype=bool)
-        served = self.lines.serve(calls.tp, arrival, service, give_up)  # type: ignore[union-attr]
+        served = self.wait_in_line(calls.tp, day, day * MINUTES_PER_DAY + calls.minute, service,
+                                   give_up)
         calls.wait, calls.abandoned = served.wait, served.abandoned
+        self.offered += len(calls.who)
+        end = served.start + np.where(served.abandoned, 0.0, service)
+        last = self.days.served.shape[1] - 1
+        ending = np.minimum(end // MINUTES_PER_DAY, last).astype(np.int64)
+        for d in np.unique(ending):
+            self.ending.setdefault(int(d), []).append(calls.take(ending == d))
+
+    def visit(self, who: np.ndarray, tp: np.ndarray, day: int, streams: Streams,
+              serial: np.ndarray) -> np.ndarray:
+        """Customers ``who`` whose journey reaches care touchpoints ``tp`` today queue there
+        like contacts (arriving by the touchpoint's ``visit_hours``), but never give up.
+        Returns their waits, minutes. Served in the order the model meets them: visitors of a
+        later hop of the day queue behind those of an earlier one."""
+        desks = self.desks
+        minute = np.empty(len(who))
+        _minutes_of_day(desks.visit_hours, tp, streams.uniform("visit_time", who, serial=serial),
+                        minute)
+        service = desks.service_minutes.ppf(
+            tp, streams.uniform("visit_service_time", who, serial=serial))
+        served = self.wait_in_line(tp, day, day * MINUTES_PER_DAY + minute, service,
+                                   np.full(len(who), np.inf))
+        self.visit_waits.append(served.wait)
+        return served.wait
+
+    def wait_in_line(self, tp: np.ndarray, day: int, arrival: np.ndarray, service: np.ndarray,
+                     give_up: np.ndarray) -> Served:
+        """Serve arrivals at care touchpoints ``tp`` (minutes since day 0, arriving ``day``)
+        and count them for the ``queues`` table by the day their service starts."""
+        days = self.days
+        served = self.lines.serve(tp, arrival, service, give_up,  # type: ignore[union-attr]
+                                  since=day * MINUTES_PER_DAY)
         kept = ~served.abandoned
-        end = served.start + np.where(kept, service, 0.0)
         width = days.served.shape[1]
         start_day = np.minimum(served.start // MINUTES_PER_DAY, width - 1).astype(np.int64)
-        flat, size = calls.tp * width + start_day, days.served.size
+        flat, size = tp * width + start_day, days.served.size
 
         def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
             return np.bincount(flat[mask], None if weights is None else weights[mask],
@@ -273,15 +310,11 @@ class ServiceDesk:
         days.abandoned += count(~kept)
         days.wait_sum += count(kept, served.wait)
         days.busy_minutes += count(kept, service)
-        arrived = np.bincount(calls.tp, minlength=len(days.arrivals))
+        arrived = np.bincount(tp, minlength=len(days.arrivals))
         days.arrivals[:, day] += arrived
         days.waiting[:, day] += arrived
         days.waiting -= count(np.ones(len(kept), dtype=bool))
-        self.offered += len(calls.who)
-        last = days.served.shape[1] - 1
-        ending = np.minimum(end // MINUTES_PER_DAY, last).astype(np.int64)
-        for d in np.unique(ending):
-            self.ending.setdefault(int(d), []).append(calls.take(ending == d))
+        return served
 
     def ending_today(self, day: int) -> Contacts | None:
         batches = self.ending.pop(day, [])
@@ -358,6 +391,16 @@ def _minute_in(profile: np.ndarray, total: float, u: float) -> float:  # pragma:
             return 60.0 * (hour + min(x / profile[hour], 1.0 - 1e-9))
         x -= profile[hour]
     return 60.0 * (23 + min(max(x, 0.0) / max(profile[23], 1e-300), 1.0 - 1e-9))
+
+
+@numba.njit(cache=True)
+def _minutes_of_day(profiles: np.ndarray, tp: np.ndarray, u: np.ndarray,
+                    minute: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Minutes after midnight for arrivals at touchpoints ``tp``, each by its row of hourly
+    ``profiles`` (in place)."""
+    totals = profiles.sum(axis=1)
+    for i in range(tp.shape[0]):
+        minute[i] = _minute_in(profiles[tp[i]], totals[tp[i]], u[i])
 
 
 @numba.njit(cache=True)
