@@ -83,19 +83,41 @@ def _on_duty(until: np.ndarray, t: float) -> float:  # pragma: no cover - compil
 
 
 @numba.njit(cache=True)
-def _first_fit(a: float, service: float, starts: np.ndarray, ends: np.ndarray,
-               until: np.ndarray) -> float:  # pragma: no cover - compiled
-    """The earliest start at or after ``a``, on duty, of a service that fits between a
-    server's busy intervals (``starts``, ``ends``)."""
-    order = np.argsort(starts)
-    t = _on_duty(until, a)
-    for j in order:
-        if ends[j] <= t:
+def _first_fit(a: float, service: float, busy: np.ndarray, servers: np.ndarray,
+               until: np.ndarray) -> tuple[float, int]:  # pragma: no cover - compiled
+    """The earliest start at or after ``a``, on duty, of a service that fits between the busy
+    intervals (``busy``: start, end, server; sorted by start) of one of ``servers``, and that
+    server: one pass over the intervals, following each server's gaps."""
+    count = until.shape[0]
+    t = np.full(count, np.inf)
+    done = np.ones(count, dtype=np.bool_)
+    for k in servers:
+        t[k], done[k] = _on_duty(until[k], a), False
+    for j in range(busy.shape[0]):
+        k = int(busy[j, 2])
+        if done[k] or busy[j, 1] <= t[k]:
             continue
-        if t + service <= starts[j]:
-            return t
-        t = _on_duty(until, max(t, ends[j]))
-    return t
+        if t[k] + service <= busy[j, 0]:
+            done[k] = True  # fits before this interval
+        else:
+            t[k] = _on_duty(until[k], busy[j, 1])
+    best = -1
+    for k in servers:
+        if best < 0 or t[k] < t[best] or (t[k] == t[best] and k < best):
+            best = k
+    return (np.inf, -1) if best < 0 else (t[best], best)
+
+
+@numba.njit(cache=True)
+def _record(busy: np.ndarray, n: int, start: float, end: float,
+            server: int) -> None:  # pragma: no cover - compiled
+    """Insert a busy interval into ``busy[:n]``, kept sorted by start (at the end, for first
+    come first served)."""
+    i = n
+    while i > 0 and busy[i - 1, 0] > start:
+        busy[i] = busy[i - 1]
+        i -= 1
+    busy[i, 0], busy[i, 1], busy[i, 2] = start, end, server
 
 
 @numba.njit(cache=True)
@@ -105,7 +127,8 @@ def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience:
            ) -> None:  # pragma: no cover - compiled
     """First come, first served over ``arrival`` (sorted, minutes since day 0), each contact in
     its ``line``: fills ``start`` and ``abandoned``, advances the servers' ``free`` times and
-    records each service as a busy interval (``busy[q, j]`` = start, end, server).
+    records each service as a busy interval (``busy[q, j]`` = start, end, server, sorted by
+    start).
 
     Each line keeps its servers in a binary heap by the earliest time each could start a
     contact. A server found off duty at that time is moved to its next time on duty and the
@@ -141,23 +164,16 @@ def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience:
                 key[q, 0] = on_duty  # off duty at t: next on duty then
                 _sift_down(key[q], server[q], size[q])
         else:
-            n = busy_count[q]
-            for j in range(size[q]):
-                candidate = server[q, j]
-                mine = busy[q, :n, 2] == candidate
-                fit = _first_fit(a, service[i], busy[q, :n, 0][mine], busy[q, :n, 1][mine],
-                                 until[q, candidate])
-                if fit < t or (fit == t and candidate < k):
-                    t, k = fit, candidate
+            t, k = _first_fit(a, service[i], busy[q, :busy_count[q]], server[q, :size[q]],
+                              until[q])
         if k < 0 or t - a > patience[i]:
             abandoned[i] = True
             start[i] = a + patience[i]
             continue
         abandoned[i] = False
         start[i] = t
-        n = busy_count[q]
-        busy[q, n, 0], busy[q, n, 1], busy[q, n, 2] = t, t + service[i], k
-        busy_count[q] = n + 1
+        _record(busy[q], busy_count[q], t, t + service[i], k)
+        busy_count[q] += 1
         if t + service[i] > free[q, k]:
             free[q, k] = t + service[i]
             for j in range(size[q]):  # the server's place in the heap (the root, but for gaps)
@@ -194,6 +210,7 @@ class ServiceLines:
         self.busy = np.zeros((len(servers), 64, 3))  # per line: start, end, server
         self.busy_count = np.zeros(len(servers), dtype=np.int64)
         self.latest = np.full(len(servers), -np.inf)  # latest arrival served, per line
+        self.forgotten_before = -np.inf  # busy intervals ending before this are gone
         if earlier is not None:
             k = min(earlier.free.shape[1], self.free.shape[1])
             lines = min(len(earlier.free), len(self.free))
@@ -202,6 +219,7 @@ class ServiceLines:
             self.busy[:lines] = earlier.busy[:lines]
             self.busy_count[:lines] = earlier.busy_count[:lines]
             self.latest[:lines] = earlier.latest[:lines]
+            self.forgotten_before = earlier.forgotten_before
 
     def serve(self, line: np.ndarray, arrival: np.ndarray, service: np.ndarray,
               patience: np.ndarray, since: float = -np.inf) -> Served:
@@ -226,11 +244,14 @@ class ServiceLines:
         return Served(start=start, wait=start - arrival, abandoned=abandoned)
 
     def _forget_before(self, since: float) -> None:
-        for q, n in enumerate(self.busy_count):
+        if since <= self.forgotten_before:
+            return
+        self.forgotten_before = since
+        for q in np.flatnonzero(self.busy_count):
+            n = self.busy_count[q]
             keep = self.busy[q, :n, 1] > since
-            if not keep.all():
-                self.busy_count[q] = kept = int(keep.sum())
-                self.busy[q, :kept] = self.busy[q, :n][keep]
+            self.busy_count[q] = kept = int(keep.sum())
+            self.busy[q, :kept] = self.busy[q, :n][keep]
 
     def _make_room(self, arriving: np.ndarray) -> None:
         needed = int((self.busy_count + arriving).max(initial=0))
