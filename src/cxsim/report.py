@@ -131,7 +131,14 @@ def _number(x: float, decimals: int, sign: bool = False) -> str:
 
 
 def _tick(x: float, _position: int = 0) -> str:
-    return (f"{x:,.0f}" if abs(x) >= 100 else f"{x:g}").replace("-", "−")
+    """A tick label: compact for large numbers (40k, 1.2M), so that ticks never collide."""
+    if abs(x) >= 1e6:
+        text = f"{x / 1e6:g}M"
+    elif abs(x) >= 1e4:
+        text = f"{x / 1e3:g}k"
+    else:
+        text = f"{x:,.0f}" if abs(x) >= 100 else f"{x:g}"
+    return text.replace("-", "−")
 
 
 def _share(x: float) -> str:
