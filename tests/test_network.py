@@ -401,3 +401,24 @@ def test_specs_are_strict():
     with pytest.raises(ValidationError):
         spec({"kind": "barabasi_albert", "attach": 0})
     assert spec({"kind": "configuration", "degree": 5}).degree.value == 5
+
+
+def test_a_scenario_finds_its_edge_list_beside_it_from_any_folder(tmp_path, monkeypatch):
+    import yaml
+
+    from cxsim import load_scenario, simulate
+    from cxsim.scenario_file import ScenarioError
+    from cxsim.testing import tiny_scenario
+
+    write_csv(tmp_path / "ties.csv", ["0,1,true", "1,2,false", "2,3,true"])
+    data = tiny_scenario(size=10).model_dump(mode="json", by_alias=True)
+    data["word_of_mouth"]["network"] = {"kind": "edge_list", "path": "ties.csv"}
+    (tmp_path / "world.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    monkeypatch.chdir(tmp_path.parent)  # not the scenario's folder
+    scenario = load_scenario(tmp_path / "world.yaml")
+    assert scenario.word_of_mouth.network.path == str(tmp_path / "ties.csv")
+    assert simulate(scenario)["kpis"].num_rows == 1
+    (tmp_path / "ties.csv").unlink()
+    with pytest.raises(ScenarioError, match=r"world\.yaml:\d+:\d+: word_of_mouth\.network\.path: "
+                                            r"no such edge-list file .*ties\.csv"):
+        load_scenario(tmp_path / "world.yaml")

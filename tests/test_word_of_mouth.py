@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cxsim import simulate
+from cxsim import override, simulate
 from cxsim.scenario import WordOfMouth
 from cxsim.streams import Streams
 from cxsim.testing import tiny_scenario
@@ -120,12 +120,13 @@ def test_a_drop_in_quality_lowers_the_rating_and_with_it_the_conversion_of_prosp
     late = 150
     (c_base, n), (c_drop, _) = conversion(base, late), conversion(drop, late)
     assert c_drop < c_base - Z * math.sqrt(c_base * (1 - c_base) / n)
+    k_base, k_drop = base["kpis"].to_pylist()[0], drop["kpis"].to_pylist()[0]
+    assert k_drop["conversion"] < k_base["conversion"]  # the KPI tells the same story
+    assert k_drop["lost_prospects"] > k_base["lost_prospects"]
 
 
 def test_answering_negative_reviews_softens_the_fall():
     scenario = shop_with_reviews(size=10_000, days=200)
-    from cxsim import override
-
     answered = override(scenario, {"reviews.respond_share": 1.0})
     plain = simulate(scenario, strategy="quality_drop", moments=False)["kpis"].to_pylist()[0]
     soft = simulate(answered, strategy="quality_drop", moments=False)["kpis"].to_pylist()[0]
@@ -143,3 +144,20 @@ def test_the_daily_mean_attitude_is_that_of_the_active_customers():
     active = customers.status.astype(str).isin(["in_journey", "between"])
     last = tables["daily"].column("mean_attitude")[-1].as_py()
     assert last == pytest.approx(customers.attitude[active].mean(), rel=1e-9, abs=1e-12)
+
+
+def test_prospects_who_buy_elsewhere_are_lost_not_customers():
+    scenario = override(shop_with_reviews(size=10_000, days=120), {"reviews.post_chance": 0.0})
+    tables = simulate(scenario, moments=False)
+    people = tables["customers"].to_pandas()
+    kpis = tables["kpis"].to_pylist()[0]
+    lost = people.status.astype(str) == "lost"
+    won = people.journeys > 0
+    assert kpis["lost_prospects"] == lost.sum() > 0 and kpis["customers_won"] == won.sum()
+    assert kpis["customers"] == won.sum() and not (lost & won).any()
+    n = won.sum() + lost.sum()  # the search sends 0.6 to buy, 0.4 elsewhere
+    assert abs(kpis["conversion"] - 0.6) < Z * math.sqrt(0.24 / n)
+    assert people.last_recommend[lost].isna().all()  # not asked: not in NPS
+    scores = people.last_recommend[won]
+    assert kpis["nps"] == pytest.approx(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
+    assert tables["daily"].column("lost").to_numpy().sum() == lost.sum()

@@ -150,8 +150,14 @@ class NetworkAwareness:
         self._tell(aware, today + 1)
         return aware
 
-    def _tell(self, customers: np.ndarray, day: int) -> None:
-        """New ``customers`` count for their prospect contacts from ``day`` on."""
+    def forget(self, lost: np.ndarray, day: int) -> None:
+        """People who turned out not to be customers (``lost`` prospects) no longer count for
+        their prospect contacts from ``day`` on."""
+        self._tell(lost, day, sign=-1.0)
+
+    def _tell(self, customers: np.ndarray, day: int, sign: float = 1.0) -> None:
+        """New ``customers`` count for their prospect contacts from ``day`` on (with
+        ``sign`` −1: no longer count)."""
         if not len(customers):
             return
         _, contact, strong = self.network.contacts(customers)  # strong: the tie to the contact
@@ -159,7 +165,7 @@ class NetworkAwareness:
         contact, strong = contact[listening], strong[listening]
         if not len(contact):
             return
-        weight = np.where(strong, self.rates[2], self.rates[3])
+        weight = sign * np.where(strong, self.rates[2], self.rates[3])
         heard = np.unique(contact)
         if day > 0:
             self._advance(heard, day)

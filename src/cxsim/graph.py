@@ -37,7 +37,7 @@ class JourneyGraph:
     cumulative: np.ndarray  # (touchpoints, segments, K) cumulative weights, normalised to 1
     forks: np.ndarray  # (touchpoints,) bool: more than one edge leaves
     rated: np.ndarray  # (touchpoints,) bool: shows the public rating
-    to_purchase: np.ndarray  # (touchpoints, K) bool: the edge leads to a purchase touchpoint
+    to_purchase: np.ndarray  # (touchpoints, K) bool: the edge leads to a touchpoint that sells
     personalised: bool = field(init=False)  # any touchpoint personalised
     strained: bool = field(init=False)  # any touchpoint with a capacity
     weighted: bool = field(init=False)  # any importance other than 1
@@ -57,6 +57,7 @@ class JourneyGraph:
     cost_per_visit: np.ndarray
     revenue: np.ndarray
     duration_days: np.ndarray
+    sells: np.ndarray  # bool: a purchase happens here (purchase stage, or revenue)
 
     def __post_init__(self) -> None:
         # terms of a moment of truth that this world can skip, worked out once
@@ -107,6 +108,9 @@ class JourneyGraph:
         def column(field: str, default: float = 0.0) -> np.ndarray:
             return np.array([getattr(tp, field) if tp else default for tp in present], dtype=float)
 
+        sells = np.array([bool(tp and (tp.stage == "purchase" or tp.revenue > 0))
+                          for tp in present])
+
         return cls(
             ids=ids,
             segments=segments,
@@ -120,9 +124,7 @@ class JourneyGraph:
             cumulative=cumulative,
             forks=(weights > 0).any(axis=1).sum(axis=1) > 1,
             rated=np.array([bool(tp and tp.shows_rating) for tp in present]),
-            to_purchase=np.array([[bool(present[t] and present[t].stage == "purchase")
-                                   for t in row] for row in targets]).reshape(targets.shape)
-            & (weights > 0).any(axis=1),
+            to_purchase=sells[targets] & (weights > 0).any(axis=1),
             quality=DistributionTable(quality),
             stage=np.array([STAGES.index(tp.stage) if tp else 0 for tp in present]),
             channel=np.array([channels.index(tp.channel) if tp else 0 for tp in present]),
@@ -139,6 +141,7 @@ class JourneyGraph:
             cost_per_visit=column("cost_per_visit"),
             revenue=column("revenue"),
             duration_days=column("duration_days").astype(np.int32),
+            sells=sells,
         )
 
     # ----------------------------------------------------------------------------------------

@@ -95,6 +95,7 @@ class Today:
     reviews: int = 0  # reviews posted today
     negative: int = 0
     churned: int = 0
+    lost: int = 0
     aware: int = 0
     moments: int = 0
     problems: int = 0
@@ -152,7 +153,8 @@ class JourneyModel(mesa.Model):
         self.strain = np.ones(len(ids))  # problem multiplier per touchpoint from yesterday's load
         self.messages = [0, 0]  # positive, negative over the run
         self.rating = scenario.reviews.initial_rating  # the public rating, 1-5 stars
-        self.adopted = int(self.people.existing.sum())  # customers who completed a journey
+        self.adopted = int(self.people.existing.sum())  # customers at day 0 and won since
+        self.lost = 0  # prospects whose first journey ended without a purchase
         self.reviews = 0
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
@@ -220,8 +222,8 @@ class JourneyModel(mesa.Model):
             aware = self.awareness.day(self.today.day, promotion, talk.contact_per_day,
                                        talk.strong_tie_weight, talk.weak_tie_weight)
         else:
-            aware = self.awareness.day(promotion, talk.imitation_per_day,
-                                       p.size - int(p.counts[Status.PROSPECT]), p.size)
+            customers = p.size - int(p.counts[Status.PROSPECT] + p.counts[Status.LOST])
+            aware = self.awareness.day(promotion, talk.imitation_per_day, customers, p.size)
         self.today.aware = len(aware)
         if len(aware):
             self.today.starting = np.sort(np.concatenate([self.today.starting, aware]))
@@ -238,6 +240,7 @@ class JourneyModel(mesa.Model):
         p.journey_quality[who] = 0.0
         p.journey_moments[who] = 0
         p.journey_revenue[who] = 0.0
+        p.journey_bought[who] = False
         p.journey_cost[who] = 0.0
         self.service.start_journeys(who)
         for name, start in self.world.memory.state.items():
@@ -356,6 +359,7 @@ class JourneyModel(mesa.Model):
         p.journey_quality[who] += quality
         p.journey_moments[who] += 1
         p.journey_revenue[who] += graph.revenue[tp]
+        p.journey_bought[who] |= graph.sells[tp]
         p.journey_cost[who] += graph.cost_per_visit[tp]
 
     def wait_penalty(self, who: np.ndarray, tp: np.ndarray, wait: np.ndarray) -> np.ndarray:
@@ -497,6 +501,10 @@ class JourneyModel(mesa.Model):
             self.service.at_exit[who[waiting]] = True
             p.due_day[who[waiting]] = NEVER
             who = who[~waiting]
+        lost = self.first_timers(who) & ~p.journey_bought[who] & world.graph.sells.any()
+        if lost.any():
+            self.lose(who[lost])
+            who = who[~lost]
         self.today.finished = who
         if not len(who):
             return
@@ -525,6 +533,19 @@ class JourneyModel(mesa.Model):
         p.journeys[who] += 1
         p.at[who] = -1
         p.set_status(who, Status.BETWEEN)
+
+    def lose(self, who: np.ndarray) -> None:
+        """Prospects whose first journey ended without a purchase (they bought elsewhere): not
+        customers, they leave for the run; what the journey cost still counts."""
+        p = self.people
+        p.cost[who] += p.journey_cost[who]
+        p.at[who] = -1
+        p.due_day[who] = NEVER
+        p.set_status(who, Status.LOST)
+        self.today.lost = len(who)
+        self.lost += len(who)
+        if isinstance(self.awareness, NetworkAwareness):
+            self.awareness.forget(who, self.today.day + 1)
 
     def talk(self) -> None:
         """Customers back from a journey tell others about it (cxsim.word_of_mouth); what
@@ -614,6 +635,7 @@ class JourneyModel(mesa.Model):
             "journeys_completed": len(finished),
             "moments": t.moments,
             "churned": t.churned,
+            "lost": t.lost,
             "revenue": float(p.journey_revenue[finished].sum()),
             "cost": float(p.journey_cost[finished].sum()) + t.staff_cost,
             "mean_attitude": p.mean_active_attitude(),

@@ -30,6 +30,7 @@ class Status(IntEnum):
     IN_JOURNEY = 1  # somewhere in the touchpoint graph
     BETWEEN = 2  # a customer between journeys, due back on ``due_day``
     CHURNED = 3  # gone for good
+    LOST = 4  # a prospect whose first journey ended without a purchase (bought elsewhere)
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Population:
     journey_quality: np.ndarray  # sum of experienced quality in the current journey
     journey_moments: np.ndarray
     journey_revenue: np.ndarray
+    journey_bought: np.ndarray  # bool: the current journey reached a purchase
     journey_cost: np.ndarray
     memory: dict[str, np.ndarray] = field(default_factory=dict)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(len(Status), dtype=np.int64))
@@ -174,6 +176,7 @@ class Population:
             journey_quality=zeros(),
             journey_moments=zeros(np.int32),
             journey_revenue=zeros(),
+            journey_bought=zeros(bool),
             journey_cost=zeros(),
         )
 

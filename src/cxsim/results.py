@@ -236,16 +236,18 @@ DAILY_SCHEMA = pa.schema(
                                      "active_customers", "in_journey", "messages_positive",
                                      "messages_negative", "reviews", "adopted",
                                      "journeys_started", "journeys_completed", "moments",
-                                     "churned", "problems", "complaints", "contacts")]
+                                     "churned", "lost", "problems", "complaints", "contacts")]
     + [(name, pa.float64()) for name in ("revenue", "cost", "service_cost", "mean_attitude",
                                          "nps", "rating")]
 )
 KPI_SCHEMA = pa.schema(
-    [(name, pa.int64()) for name in ("customers", "journeys", "purchases",
+    [(name, pa.int64()) for name in ("customers", "customers_won", "lost_prospects",
+                                     "journeys", "purchases",
                                      "active_customers_end", "wom_positive", "wom_negative",
                                      "reviews", "problems", "complaints", "contacts")]
     + [(name, pa.float64()) for name in (
-        "journeys_per_customer", "revenue", "cost", "strategy_cost", "profit", "nps",
+        "conversion", "journeys_per_customer", "revenue", "cost", "strategy_cost", "profit",
+        "nps",
         "promoters", "detractors", "retention", "churn_rate", "repurchase_rate", "mean_clv",
         "mean_attitude", "wom_positive_ratio", "aware_share_end", "final_rating",
         "complaint_rate", "silent_dissatisfied_rate", "silent_churn_share",
@@ -355,8 +357,12 @@ def kpis(model: JourneyModel) -> dict[str, float | None]:
     completed = int(p.journeys.sum())
     revenue, cost = float(p.revenue.sum()), float(p.cost.sum()) + model.service.staff_cost
     scores = p.last_recommend[served]
+    won = model.adopted - int(p.existing.sum())
     figures = {
         "customers": n_served,
+        "customers_won": won,
+        "lost_prospects": model.lost,
+        "conversion": won / (won + model.lost) if won + model.lost else float("nan"),
         "journeys": completed,
         "journeys_per_customer": completed / n_served if n_served else float("nan"),
         "purchases": int(p.purchases.sum()),

@@ -132,9 +132,12 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 
 def parse_scenario(
-    text: str, source: str = "<scenario>", overrides: Iterable[str] = ()
+    text: str, source: str = "<scenario>", overrides: Iterable[str] = (),
+    base: Path | None = None,
 ) -> Scenario:
     """Validate scenario ``text``; ``overrides`` are ``PATH=VALUE`` strings applied first.
+    Files the scenario names (an edge list) are found from the folder ``base`` (the scenario
+    file's) when their paths are relative, and written into the scenario as absolute paths.
 
     Raises :class:`ScenarioError` listing every problem found.
     """
@@ -173,12 +176,13 @@ def parse_scenario(
                 located.overrides[path[:new]] = f"--set {text_}"
         except PatchError as error:
             lines.append(f"--set {text_}: {error}")
+    _anchor_files(located.data, base)
     try:
         scenario = Scenario.model_validate(located.data)
     except ValidationError as error:
         problems = from_validation_error(error, Scenario, located.data)
     else:
-        problems = world_problems(scenario)
+        problems = file_problems(scenario) + world_problems(scenario)
         if not problems:
             problems = strategy_worlds(scenario)[1] + sweep_problems(scenario)
     lines += [located.locate(p) for p in problems]
@@ -200,7 +204,27 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         raise ScenarioError([f"{path}: not a text file (it is not UTF-8)"]) from None
     except OSError as error:
         raise ScenarioError([f"{path}: cannot read: {error.strerror}"]) from None
-    return parse_scenario(text, str(path), overrides)
+    return parse_scenario(text, str(path), overrides, base=path.parent)
+
+
+def _anchor_files(data: dict[str, Any], base: Path | None) -> None:
+    """Make a relative edge-list path start from ``base`` (in place)."""
+    network = (data.get("word_of_mouth") or {}).get("network") if isinstance(
+        data.get("word_of_mouth"), dict) else None
+    if base is None or not isinstance(network, dict) or network.get("kind") != "edge_list":
+        return
+    path = network.get("path")
+    if isinstance(path, str) and not Path(path).is_absolute():
+        network["path"] = str((base / path).resolve())
+
+
+def file_problems(scenario: Scenario) -> list[Problem]:
+    """Files the scenario names that are not there."""
+    network = scenario.word_of_mouth.network
+    path = getattr(network, "path", None)
+    if path is not None and not Path(path).is_file():
+        return [Problem(("word_of_mouth", "network", "path"), f"no such edge-list file {path}")]
+    return []
 
 
 def override(scenario: Scenario, overrides: Iterable[str] | dict[str, Any]) -> Scenario:
