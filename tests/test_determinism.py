@@ -90,9 +90,11 @@ def test_a_strategy_from_day_0_may_change_who_the_customers_are(hotel):
 
 
 def test_more_promotion_makes_nobody_aware_later(hotel):
-    """The redraw of awareness when a strategy raises p is paired with the baseline's draw."""
-    scenario = override(hotel, {"strategies.promotion": {"from_day": 30, "set": {
-        "population.awareness_per_day": 0.004}}})
+    """The redraw of awareness when a strategy raises p is paired with the baseline's draw
+    (without awareness from messages, whose receivers depend on who has journeys when)."""
+    scenario = override(hotel, {"word_of_mouth.awareness_per_message": 0.0,
+                                "strategies.promotion": {"from_day": 30, "set": {
+                                    "population.awareness_per_day": 0.004}}})
     base = simulate(scenario, moments=False)["customers"].to_pandas()
     more = simulate(scenario, strategy="promotion", moments=False)["customers"].to_pandas()
     prospects = ~base.existing

@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter
 
 from cxsim import override, simulate
+from cxsim.network import NetworkSpec, build_network
 from cxsim.scenario import WordOfMouth
 from cxsim.streams import Streams
 from cxsim.testing import tiny_scenario
@@ -161,3 +163,53 @@ def test_prospects_who_buy_elsewhere_are_lost_not_customers():
     scores = people.last_recommend[won]
     assert kpis["nps"] == pytest.approx(100 * ((scores >= 9).mean() - (scores <= 6).mean()))
     assert tables["daily"].column("lost").to_numpy().sum() == lost.sum()
+
+
+def told_about(quality: float, chance: float) -> dict:
+    """A tenth of the people are customers; prospects hear only what customers tell them."""
+    return simulate(tiny_scenario({
+        **hotel_like(quality), "population.existing_customers": 0.1,
+        "word_of_mouth.awareness_per_message": chance, "output.messages": "all"},
+        size=10_000, horizon_days=30), moments=False)
+
+
+def test_good_news_makes_the_prospects_told_aware():
+    tables = told_about(9.0, 0.5)
+    messages, people = tables["messages"].to_pandas(), tables["customers"].to_pandas()
+    arrived = people[~people.existing & people.first_day.notna()]
+    assert len(arrived) > 100  # no promotion, no imitation: only messages made them aware
+    good = messages[messages.valence > 0]
+    for _, person in arrived.head(200).iterrows():
+        told = good[good.receiver == person.customer]
+        assert (told.day == person.first_day - 1).any()  # told good news the day before
+    # each positive message to a prospect makes them aware with the chance given
+    first = good[~good.receiver.isin(people.customer[people.existing])].groupby(
+        "receiver").day.min()
+    share = first.index.isin(arrived.customer).mean()
+    assert share > 0.5  # at least one message in two made its receiver aware
+    silent = told_about(9.0, 0.0)["customers"].to_pandas()
+    assert silent.first_day[~silent.existing].isna().all()
+
+
+def test_bad_news_makes_nobody_aware():
+    tables = told_about(3.0, 1.0)
+    messages, people = tables["messages"].to_pandas(), tables["customers"].to_pandas()
+    assert (messages.valence < 0).sum() > 10 * max(1, (messages.valence > 0).sum())
+    newcomers = people[~people.existing & people.first_day.notna()]
+    good = messages[messages.valence > 0]
+    assert set(newcomers.customer) <= set(good.receiver)  # only the few told good news
+
+
+def test_strong_ties_are_believed_more():
+    n = 4000
+    network = build_network(TypeAdapter(NetworkSpec).validate_python(
+        {"kind": "erdos_renyi", "mean_degree": 10, "strong_share": 0.5}), n, 3)
+    spec = WordOfMouth(audience=5, valence_noise=0.0,
+                       credibility={"strong": 3.0, "weak": 0.5, "stranger": 1.0})
+    said = talk(np.arange(n), np.full(n, 2.0), np.ones(n), np.zeros(n, dtype=np.int64), spec,
+                Streams(1, 0), network, n)
+    assert said.strong.any() and not said.strong.all()
+    assert (said.credibility == np.where(said.strong, 3.0, 0.5)).all()
+    anyone = talk(np.arange(n), np.full(n, 2.0), np.ones(n), np.zeros(n, dtype=np.int64), spec,
+                  Streams(1, 0), None, n)
+    assert (anyone.credibility == 1.0).all()

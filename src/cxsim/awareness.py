@@ -37,6 +37,7 @@ class Awareness:
         order = np.argsort(thresholds[prospects], kind="stable")
         self.who = prospects[order]  # prospects by rising threshold
         self.thresholds = thresholds[self.who]
+        self.converted = np.zeros(len(thresholds), dtype=bool)  # made aware otherwise
         self.passed = 0  # how many thresholds the hazard has passed
         self.hazard = 0.0  # cumulative hazard H
 
@@ -56,7 +57,12 @@ class Awareness:
             ahead = self._passed_at(self.hazard + now / steps)
             self.hazard += (now + hazard_rate(ahead)) / 2 / steps
             self.passed = self._passed_at(self.hazard)
-        return np.sort(self.who[start:self.passed])
+        aware = np.sort(self.who[start:self.passed])
+        return aware[~self.converted[aware]]
+
+    def convert(self, aware: np.ndarray, day: int) -> None:
+        """Prospects ``aware`` were made aware otherwise (told by a customer), from ``day``."""
+        self.converted[aware] = True
 
     def _passed_at(self, hazard: float) -> int:
         return int(np.searchsorted(self.thresholds, hazard, side="right"))
@@ -149,6 +155,13 @@ class NetworkAwareness:
         self.prospect[aware] = False
         self._tell(aware, today + 1)
         return aware
+
+    def convert(self, aware: np.ndarray, day: int) -> None:
+        """Prospects ``aware`` were made aware otherwise (told by a customer): they count as
+        customers for their prospect contacts from ``day`` on."""
+        aware = aware[self.prospect[aware]]
+        self.prospect[aware] = False
+        self._tell(aware, day)
 
     def forget(self, lost: np.ndarray, day: int) -> None:
         """People who turned out not to be customers (``lost`` prospects) no longer count for

@@ -155,6 +155,7 @@ class JourneyModel(mesa.Model):
         self.rating = scenario.reviews.initial_rating  # the public rating, 1-5 stars
         self.adopted = int(self.people.existing.sum())  # customers at day 0 and won since
         self.lost = 0  # prospects whose first journey ended without a purchase
+        self.told_aware = np.empty(0, dtype=np.int64)  # made aware by a message, start tomorrow
         self.reviews = 0
         self.strategy = strategy[1] if strategy else None
         self.strategy_active = False
@@ -224,6 +225,8 @@ class JourneyModel(mesa.Model):
         else:
             customers = p.size - int(p.counts[Status.PROSPECT] + p.counts[Status.LOST])
             aware = self.awareness.day(promotion, talk.imitation_per_day, customers, p.size)
+        if len(self.told_aware):  # told good news yesterday
+            aware, self.told_aware = np.concatenate([aware, self.told_aware]), self.told_aware[:0]
         self.today.aware = len(aware)
         if len(aware):
             self.today.starting = np.sort(np.concatenate([self.today.starting, aware]))
@@ -555,9 +558,11 @@ class JourneyModel(mesa.Model):
             return
         said = talk(who, self.today.evaluation, p.traits["talkativeness"][who], p.journeys[who],
                     spec, self.streams, self.network, p.size)
-        heard = said.weight * said.valence
+        heard = said.credibility * said.valence
         p.add_attitude(said.receiver, spec.attitude_influence * heard)
         np.add.at(p.expectation, said.receiver, spec.expectation_influence * heard)
+        if spec.awareness_per_message > 0:
+            self.make_aware(said.receiver[said.valence > 0], spec.awareness_per_message)
         positive = int((said.valence > 0).sum())
         self.today.positive, self.today.negative = positive, len(said.valence) - positive
         self.messages[0] += self.today.positive
@@ -572,6 +577,18 @@ class JourneyModel(mesa.Model):
                 "valence": said.valence[keep],
                 "tie": np.broadcast_to(tie, said.sender.shape)[keep],
             })
+
+    def make_aware(self, told: np.ndarray, chance: float) -> None:
+        """Prospects among ``told`` (one entry per positive message) become aware with
+        ``chance`` per message, and start a first journey tomorrow."""
+        told = told[self.people.status[told] == Status.PROSPECT]
+        if not len(told):
+            return
+        prospects, messages = np.unique(told, return_counts=True)
+        u = self.streams.uniform("told_aware", prospects, self.today.day)
+        aware = prospects[u < 1.0 - (1.0 - chance) ** messages]
+        self.awareness.convert(aware, self.today.day + 1)
+        self.told_aware = aware
 
     def review(self) -> None:
         """Some customers back from a journey post a public review, more likely after an

@@ -245,8 +245,17 @@ class Perception(Strict):
     attitude: RuleSpec = Field(default_factory=lambda: RuleSpec(rule="exponential"))
 
 
+class Credibility(Strict):
+    """How much a word-of-mouth message is believed, by the tie it comes over."""
+
+    strong: NonNegative = Field(default=2.0, description="From a strong tie (family, friends).")
+    weak: NonNegative = Field(default=1.0, description="From a weak tie (acquaintances).")
+    stranger: NonNegative = Field(
+        default=1.0, description="From anyone, on a fully mixed population.")
+
+
 class WordOfMouth(Strict):
-    """Customers telling others about the brand (more comes with the word-of-mouth issue)."""
+    """Customers telling others about the brand: awareness, and messages after journeys."""
 
     network: NetworkSpec = Field(
         default_factory=lambda: FullyMixed(kind="fully_mixed"),
@@ -266,10 +275,19 @@ class WordOfMouth(Strict):
         "Libai & Muller 2001: strong ties are told more often and believed more).")
     weak_tie_weight: NonNegative = Field(
         default=1.0, description="The same for weak ties (0 silences them).")
-    audience: NonNegative = Field(
+    audience: Annotated[float, Field(ge=0, le=1000)] = Field(
         default=0.0,
         description="People a customer who talks about a journey tells, on average (0: nobody "
         "talks about journeys; awareness still spreads by the rates above).")
+    awareness_per_message: Probability = Field(
+        default=0.3,
+        description="Chance that a prospect told good news (a positive message) becomes aware "
+        "of the brand and starts a first journey the next day. Bad news makes nobody aware; it "
+        "lowers what the prospect expects and feels (the influences below).")
+    credibility: Credibility = Field(
+        default_factory=Credibility,
+        description="How much a message is believed, by its tie: the receiver's attitude and "
+        "expectation move by influence × credibility × valence.")
     extremity: Annotated[float, Field(gt=0)] = Field(
         default=1.0, description="Felt value at which the chance to talk reaches 63% of the "
         "customer's talkativeness (P = talkativeness·(1 − e^{−|v|/extremity})).")
@@ -278,10 +296,10 @@ class WordOfMouth(Strict):
     valence_noise: NonNegative = Field(
         default=0.5, description="Spread of a message's valence around the journey's evaluation.")
     attitude_influence: NonNegative = Field(
-        default=0.05, description="A receiver's attitude moves by this × tie weight × valence.")
+        default=0.05, description="A receiver's attitude moves by this × credibility × valence.")
     expectation_influence: NonNegative = Field(
         default=0.05,
-        description="A receiver's expectation moves by this × tie weight × valence.")
+        description="A receiver's expectation moves by this × credibility × valence.")
 
 
 class Reviews(Strict):

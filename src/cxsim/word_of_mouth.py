@@ -14,8 +14,10 @@ there are many more satisfied customers than dissatisfied ones.
 A talking customer tells ``audience`` people on average: random people of a fully mixed
 population, or their own contacts on a network, a contact with tie weight w being told with
 probability min(1, audience · w / Σw over their contacts), so strong ties hear more often
-(Goldenberg, Libai & Muller 2001). A receiver's attitude moves by ``attitude_influence · w · v``
-and their expectation by ``expectation_influence · w · v`` (strong ties are believed more).
+(Goldenberg, Libai & Muller 2001). A receiver's attitude moves by ``attitude_influence · c · v``
+and their expectation by ``expectation_influence · c · v``, c the credibility of the tie
+(strong ties are believed more: Brown & Reingen 1987). A prospect told good news becomes aware
+of the brand with chance ``awareness_per_message`` per message.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class Messages:
     receiver: np.ndarray
     valence: np.ndarray
     strong: np.ndarray  # the tie is strong (always False on a fully mixed population)
-    weight: np.ndarray  # the tie's weight
+    credibility: np.ndarray  # how much the receiver believes it
 
 
 def talk(talkers: np.ndarray, evaluation: np.ndarray, talkativeness: np.ndarray,
@@ -64,12 +66,13 @@ def _tell_anyone(senders: np.ndarray, valence: np.ndarray, serial: np.ndarray,
     count = whole + extra.astype(np.int64)
     owner = np.repeat(np.arange(len(senders)), count)
     nth = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
-    u = streams.uniform("receiver", senders[owner], serial=serial[owner] * 64 + nth)
+    key = (serial[owner].astype(np.int64) << 10) + nth  # audience <= 1000 < 2**10
+    u = streams.uniform("receiver", senders[owner], serial=key)
     receiver = np.minimum((u * population).astype(np.int64), population - 1)
     keep = receiver != senders[owner]
     owner, receiver = owner[keep], receiver[keep]
-    return Messages(senders[owner], receiver, valence[owner],
-                    np.zeros(len(owner), dtype=bool), np.ones(len(owner)))
+    return Messages(senders[owner], receiver, valence[owner], np.zeros(len(owner), dtype=bool),
+                    np.full(len(owner), spec.credibility.stranger))
 
 
 def _tell_contacts(senders: np.ndarray, valence: np.ndarray, serial: np.ndarray,
@@ -83,5 +86,6 @@ def _tell_contacts(senders: np.ndarray, valence: np.ndarray, serial: np.ndarray,
     u = streams.uniform("tell", position, serial=serial[owner])
     told = u < np.nan_to_num(chance)
     owner = owner[told]
+    credibility = np.where(strong[told], spec.credibility.strong, spec.credibility.weak)
     return Messages(senders[owner], contact[told].astype(np.int64), valence[owner],
-                    strong[told], weight[told])
+                    strong[told], credibility)
