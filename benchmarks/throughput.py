@@ -4,21 +4,27 @@ Runs the hotel scenario with 100,000 customers for 365 days, one replicate, base
 moments off, and prints customer-days per second, moments of truth per second and the peak memory
 per customer. Targets on one core: >= 10 M customer-days/s, >= 2 M moments/s, <= 500 B/customer.
 
-    .venv/bin/python benchmarks/throughput.py [--size N] [--days D] [--repeat K]
+    .venv/bin/python benchmarks/throughput.py [--size N] [--days D] [--repeat K] [--scale-staff]
 
 Speed is the best of K runs (the least disturbed by other work on the machine); memory is the
 peak of numpy and Python allocations traced over a separate run (tracemalloc), per customer.
+The hotel's staff are sized for its 20,000 people: at 100,000 its reception cannot keep up and
+the line grows all year. ``--scale-staff`` multiplies every care touchpoint's servers by
+size / 20,000 (rounded up), so the lines are as busy as in the file.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 import tracemalloc
 from pathlib import Path
 
 from cxsim import load_scenario
 from cxsim.model import JourneyModel
+from cxsim.scenario import Scenario
+from cxsim.scenario_file import override
 
 HOTEL = Path(__file__).resolve().parent.parent / "scenarios" / "hotel.yaml"
 
@@ -28,9 +34,12 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--scale-staff", action="store_true")
     args = parser.parse_args()
     scenario = load_scenario(HOTEL, [f"population.size={args.size}",
                                      f"horizon_days={args.days}", "output.moments=off"])
+    if args.scale_staff:
+        scenario = scaled_staff(scenario, math.ceil(args.size / 20_000))
     best, moments = float("inf"), 0
     for _ in range(args.repeat):
         start = time.perf_counter()
@@ -44,12 +53,22 @@ def main() -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     customer_days = args.size * args.days
-    print(f"hotel, {args.size:,} customers x {args.days} days, moments off, best of "
+    staff = "staff scaled" if args.scale_staff else "staff as in the file"
+    print(f"hotel, {args.size:,} customers x {args.days} days, moments off, {staff}, best of "
           f"{args.repeat}: {best:.2f} s")
     print(f"  customer-days/s : {customer_days / best / 1e6:8.1f} M   (target >= 10 M)")
     print(f"  moments/s       : {moments / best / 1e6:8.2f} M   ({moments:,} moments; "
           "target >= 2 M)")
     print(f"  peak memory     : {peak / args.size:8.0f} B per customer   (target <= 500 B)")
+
+
+def scaled_staff(scenario: Scenario, factor: int) -> Scenario:
+    """``scenario`` with every care touchpoint's servers multiplied by ``factor``."""
+    def times(servers: int | list) -> int | list:
+        return [times(s) for s in servers] if isinstance(servers, list) else servers * factor
+
+    return override(scenario, {f"touchpoints.{name}.care.servers": times(tp.care.servers)
+                               for name, tp in scenario.touchpoints.items() if tp.care})
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from cxsim import simulate
 from cxsim.queues import ServiceQueue, erlang_a, erlang_c, weekly_servers
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import override
-from cxsim.summary import paired_differences
+from cxsim.summary import overloaded_lines, paired_differences
 from cxsim.testing import call_centre, tiny_scenario, tiny_world
 
 Z = 4.0
@@ -421,3 +421,14 @@ def test_problems_grow_with_the_load_beyond_capacity():
     assert abs(later.mean() - 400) < Z * np.sqrt(400 / len(later))
     calm = simulate(scenario)["daily"].to_pandas().problems.iloc[1:]
     assert abs(calm.mean() - 200) < Z * np.sqrt(200 / len(calm))
+
+
+def test_a_line_that_cannot_keep_up_is_named_in_a_warning():
+    def warnings(servers: int) -> list[str]:
+        queues = simulate(call_centre(servers, arrivals_per_minute=0.9, handling_minutes=1.5,
+                                      days=5, size=20_000, patience_minutes=600.0))["queues"]
+        return overloaded_lines(queues.append_column(
+            "strategy", pa.array(["baseline"] * queues.num_rows)))
+
+    assert len(warnings(1)) == 1 and "phone:" in warnings(1)[0]  # 1.35 agents' work for 1
+    assert warnings(3) == []

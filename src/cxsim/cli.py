@@ -34,7 +34,7 @@ from cxsim.progress import Progress
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import ScenarioError, load_scenario
 from cxsim.sensitivity import SensitivityError, format_sensitivity, sensitivity
-from cxsim.summary import HEADLINE, format_differences
+from cxsim.summary import HEADLINE, format_differences, overloaded_lines
 from cxsim.sweep import SweepError, design
 
 EPILOG = """\
@@ -207,6 +207,9 @@ def _run(args: argparse.Namespace) -> int:
     tables = ", ".join(sorted(p.name for p in result.path.iterdir() if p.is_dir()))
     print(f"\nResults: {result.path}  (tables {tables}; see docs/results.md; compare with: "
           f"cxsim compare {result.path})")
+    if (result.path / "queues").is_dir():
+        for warning in overloaded_lines(result.table("queues")):
+            print(warning, file=sys.stderr)
     if args.report:
         print(f"Report: {_write_report(result)}  (open it in a browser)")
     return 0

@@ -83,17 +83,25 @@ def _on_duty(until: np.ndarray, t: float) -> float:  # pragma: no cover - compil
 
 
 @numba.njit(cache=True)
-def _first_fit(a: float, service: float, busy: np.ndarray, servers: np.ndarray,
-               until: np.ndarray) -> tuple[float, int]:  # pragma: no cover - compiled
+def _first_fit(a: float, service: float, patience: float, busy: np.ndarray, longest: float,
+               servers: np.ndarray, free: np.ndarray, until: np.ndarray
+               ) -> tuple[float, int]:  # pragma: no cover - compiled
     """The earliest start at or after ``a``, on duty, of a service that fits between the busy
-    intervals (``busy``: start, end, server; sorted by start) of one of ``servers``, and that
-    server: one pass over the intervals, following each server's gaps."""
+    intervals (``busy``: start, end, server; sorted by start, none longer than ``longest``) of
+    one of ``servers``, and that server: one pass over the intervals, following each server's
+    gaps. Gaps are looked for up to the contact's patience, and at most a day ahead; a server
+    with none by then is offered at its ``free`` time, after all its intervals (so the pass
+    stays short even when a line's backlog runs days ahead)."""
     count = until.shape[0]
     t = np.full(count, np.inf)
     done = np.ones(count, dtype=np.bool_)
     for k in servers:
         t[k], done[k] = _on_duty(until[k], a), False
-    for j in range(busy.shape[0]):
+    first = np.searchsorted(busy[:, 0], a - longest)  # those starting earlier ended before a
+    latest = a + min(patience, MINUTES_PER_DAY)  # the latest start looked for in the gaps
+    for j in range(first, busy.shape[0]):
+        if busy[j, 0] >= latest + service:
+            break  # no later interval can stop a start by `latest`
         k = int(busy[j, 2])
         if done[k] or busy[j, 1] <= t[k]:
             continue
@@ -101,6 +109,9 @@ def _first_fit(a: float, service: float, busy: np.ndarray, servers: np.ndarray,
             done[k] = True  # fits before this interval
         else:
             t[k] = _on_duty(until[k], busy[j, 1])
+    for k in servers:
+        if t[k] > latest:  # none in time: after everything the server has
+            t[k] = _on_duty(until[k], max(t[k], free[k]))
     best = -1
     for k in servers:
         if best < 0 or t[k] < t[best] or (t[k] == t[best] and k < best):
@@ -123,7 +134,7 @@ def _record(busy: np.ndarray, n: int, start: float, end: float,
 @numba.njit(cache=True)
 def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience: np.ndarray,
            free: np.ndarray, until: np.ndarray, busy: np.ndarray, busy_count: np.ndarray,
-           latest: np.ndarray, start: np.ndarray, abandoned: np.ndarray
+           longest: np.ndarray, latest: np.ndarray, start: np.ndarray, abandoned: np.ndarray
            ) -> None:  # pragma: no cover - compiled
     """First come, first served over ``arrival`` (sorted, minutes since day 0), each contact in
     its ``line``: fills ``start`` and ``abandoned``, advances the servers' ``free`` times and
@@ -164,8 +175,8 @@ def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience:
                 key[q, 0] = on_duty  # off duty at t: next on duty then
                 _sift_down(key[q], server[q], size[q])
         else:
-            t, k = _first_fit(a, service[i], busy[q, :busy_count[q]], server[q, :size[q]],
-                              until[q])
+            t, k = _first_fit(a, service[i], patience[i], busy[q, :busy_count[q]], longest[q],
+                              server[q, :size[q]], free[q], until[q])
         if k < 0 or t - a > patience[i]:
             abandoned[i] = True
             start[i] = a + patience[i]
@@ -174,6 +185,7 @@ def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience:
         start[i] = t
         _record(busy[q], busy_count[q], t, t + service[i], k)
         busy_count[q] += 1
+        longest[q] = max(longest[q], service[i])
         if t + service[i] > free[q, k]:
             free[q, k] = t + service[i]
             for j in range(size[q]):  # the server's place in the heap (the root, but for gaps)
@@ -209,6 +221,7 @@ class ServiceLines:
         self.free = np.zeros(self.until.shape[:2])
         self.busy = np.zeros((len(servers), 64, 3))  # per line: start, end, server
         self.busy_count = np.zeros(len(servers), dtype=np.int64)
+        self.longest = np.zeros(len(servers))  # longest service recorded, per line
         self.latest = np.full(len(servers), -np.inf)  # latest arrival served, per line
         self.forgotten_before = -np.inf  # busy intervals ending before this are gone
         if earlier is not None:
@@ -218,6 +231,7 @@ class ServiceLines:
             self.busy = np.zeros((len(servers), earlier.busy.shape[1], 3))
             self.busy[:lines] = earlier.busy[:lines]
             self.busy_count[:lines] = earlier.busy_count[:lines]
+            self.longest[:lines] = earlier.longest[:lines]
             self.latest[:lines] = earlier.latest[:lines]
             self.forgotten_before = earlier.forgotten_before
 
@@ -237,7 +251,7 @@ class ServiceLines:
                np.ascontiguousarray(arrival[order], dtype=np.float64),
                np.ascontiguousarray(service[order], dtype=np.float64),
                np.ascontiguousarray(patience[order], dtype=np.float64),
-               self.free, self.until, self.busy, self.busy_count, self.latest,
+               self.free, self.until, self.busy, self.busy_count, self.longest, self.latest,
                ordered_start, ordered_abandoned)
         start, abandoned = np.empty_like(ordered_start), np.empty_like(ordered_abandoned)
         start[order], abandoned[order] = ordered_start, ordered_abandoned

@@ -82,6 +82,32 @@ def paired_interval(d: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     return mean, mean - half, mean + half
 
 
+BUSY = 0.95
+"""A line whose servers are busy this share of their time is at its limit."""
+
+
+def overloaded_lines(queues: pa.Table) -> list[str]:
+    """Warnings for the service lines that could not keep up: busy at least ``BUSY`` of the
+    staffed time on more than one day in twenty, in some strategy (waits then grow through
+    the day and carry into the next)."""
+    if queues.num_rows == 0:
+        return []
+    frame = queues.to_pandas()
+    frame["full"] = frame["utilisation"] >= BUSY
+    warnings = []
+    for touchpoint, rows in frame.groupby("touchpoint", observed=True):
+        days = rows.groupby("strategy", observed=True)["full"].mean()
+        if days.max() > 0.05:
+            worst = days.idxmax()
+            wait = rows.loc[rows["strategy"] == worst, "mean_wait_minutes"].max()
+            warnings.append(
+                f"warning: {touchpoint}: its servers were busy {BUSY:.0%} of the time or more "
+                f"on {days.max():.0%} of the days ({worst}); the longest day's mean wait was "
+                f"{wait:,.0f} minutes. More servers (care.servers) or shorter service "
+                "(care.service_minutes) would keep up; the queues table shows it day by day.")
+    return warnings
+
+
 IGNORED_WHEN_PAIRING = ("strategies", "replicates", "seed", "description")
 
 
