@@ -56,7 +56,9 @@ def test_the_report_has_every_section_and_is_self_contained(report):
     assert not re.search(r'(src|href)="https?://', text)  # opens offline
     assert "cxsim run scenario.yaml --seed" in text  # how to reproduce
     assert '<section id="wom">' in text  # every example wins prospects by promotion
-    assert '<section id="service">' in text  # and has care touchpoints
+    scenario = yaml.safe_load((report.parent / "scenario.yaml").read_text())
+    cares = any(tp.get("care") for tp in scenario["touchpoints"].values())
+    assert ('<section id="service">' in text) == cares  # when it has care touchpoints
 
 
 def test_the_answer_has_one_row_per_strategy_and_names_the_peaks(report):
