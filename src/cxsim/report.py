@@ -107,6 +107,10 @@ SERVICE_KPIS = {
 }
 WOM_KPIS = {
     "aware_share_end": Measure("aware at the end", "% of the market", 100),
+    "customers_won": Measure("prospects won as customers", "people", decimals=0),
+    "lost_prospects": Measure("prospects lost (first journey without a purchase)", "people",
+                              decimals=0),
+    "conversion": Measure("first journeys that bought", "%", 100),
     "wom_positive": Measure("positive messages", "messages", decimals=0),
     "wom_negative": Measure("negative messages", "messages", decimals=0),
     "wom_positive_ratio": Measure("positive messages per negative one", "ratio", decimals=2),
