@@ -132,3 +132,16 @@ def test_on_a_network_more_word_of_mouth_makes_nobody_aware_later():
     later = a.notna() & ~before
     assert later.sum() > 100 and (b[later] <= a[later]).all()
     assert (b[later] < a[later]).mean() > 0.3
+
+
+def test_on_a_network_a_strategy_that_patches_nothing_reproduces_every_table():
+    """Word of mouth along ties, messages, reviews and lost prospects keep common random
+    numbers too (the launch scenario: a small-world network, messages kept)."""
+    scenario = load_scenario("scenarios/launch.yaml", [
+        "population.size=3000", "horizon_days=90", "output.messages=all",
+        "strategies.same_rating={set: {reviews.initial_rating: 4.0}}"])
+    base, same_rating = simulate(scenario), simulate(scenario, strategy="same_rating")
+    tables = ("customers", "daily", "moments", "messages", "kpis")
+    assert base["messages"].num_rows > 100 and base["kpis"]["lost_prospects"][0].as_py() > 0
+    assert same(base, same_rating, tables)
+    assert same(base, simulate(scenario), tables)
