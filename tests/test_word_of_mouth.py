@@ -213,3 +213,13 @@ def test_strong_ties_are_believed_more():
     anyone = talk(np.arange(n), np.full(n, 2.0), np.ones(n), np.zeros(n, dtype=np.int64), spec,
                   Streams(1, 0), None, n)
     assert (anyone.credibility == 1.0).all()
+
+
+def test_the_daily_costs_add_up_to_the_run_cost_lost_prospects_included():
+    scenario = override(shop_with_reviews(size=5000, days=90),
+                        {"touchpoints.search.cost_per_visit": 1.0})  # a paid listing
+    tables = simulate(scenario, moments=False)
+    kpis = tables["kpis"].to_pylist()[0]
+    assert kpis["lost_prospects"] > 0
+    # journeys still under way at the end are not yet costed in either
+    assert tables["daily"].column("cost").to_numpy().sum() == pytest.approx(kpis["cost"])

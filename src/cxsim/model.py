@@ -8,21 +8,22 @@ it concerns at once.
 One day is a fixed sequence of phases, listed in :attr:`JourneyModel.phases`:
 
 1. ``hear`` — prospects become aware through promotion and word of mouth (Bass diffusion,
-   :mod:`cxsim.awareness`);
+   :mod:`cxsim.awareness`), or because a customer told them good news yesterday;
 2. ``arrive`` — prospects who became aware and customers due back start a journey at an entry
    touchpoint, which is their first moment of truth;
 3. ``travel`` — customers due to leave a touchpoint move along the graph to the next one and meet
    a moment of truth there (quality, disconfirmation, felt value, journey memory); customers at a
-   touchpoint that takes no time move on the same day (hop after hop); a problem there makes
-   some complain (a service episode) and leaves the others silent;
+   touchpoint that takes no time move on the same day (hop after hop); at a staffed touchpoint
+   they first wait in its line; a problem there makes some complain (a service episode) and
+   leaves the others silent;
 4. ``serve`` — the day's complaints, repeat contacts and escalations reach care touchpoints,
    queue for their servers, and the contacts that end today are judged, solved, escalated or
    given up (:mod:`cxsim.service`, :mod:`cxsim.queues`);
 5. ``close_journeys`` — journeys that reached an exit (and have no service episode open) are
    evaluated (journey memory), attitude and expectation are updated and the customer says how
-   likely they are to recommend (0–10);
+   likely they are to recommend (0–10); a prospect whose first journey bought nothing is lost;
 6. ``talk`` — customers back from a journey tell others about it (word of mouth), which moves
-   the receivers' attitude and expectation;
+   the receivers' attitude and expectation, and makes some prospects told good news aware;
 7. ``review`` — some post a public review; the rating prospects read moves with them;
 8. ``decide`` — each customer who finished a journey comes back after an inter-purchase time, or
    churns;
@@ -96,6 +97,7 @@ class Today:
     negative: int = 0
     churned: int = 0
     lost: int = 0
+    lost_cost: float = 0.0  # what the lost prospects' journeys cost
     aware: int = 0
     moments: int = 0
     problems: int = 0
@@ -546,6 +548,7 @@ class JourneyModel(mesa.Model):
         p.due_day[who] = NEVER
         p.set_status(who, Status.LOST)
         self.today.lost = len(who)
+        self.today.lost_cost = float(p.journey_cost[who].sum())
         self.lost += len(who)
         if isinstance(self.awareness, NetworkAwareness):
             self.awareness.forget(who, self.today.day + 1)
@@ -654,7 +657,7 @@ class JourneyModel(mesa.Model):
             "churned": t.churned,
             "lost": t.lost,
             "revenue": float(p.journey_revenue[finished].sum()),
-            "cost": float(p.journey_cost[finished].sum()) + t.staff_cost,
+            "cost": float(p.journey_cost[finished].sum()) + t.lost_cost + t.staff_cost,
             "mean_attitude": p.mean_active_attitude(),
             "messages_positive": t.positive,
             "messages_negative": t.negative,
