@@ -13,6 +13,7 @@ import pyarrow as pa
 import pytest
 
 from cxsim import simulate
+from cxsim.checks import warnings
 from cxsim.queues import ServiceQueue, erlang_a, erlang_c, weekly_servers
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import override
@@ -432,3 +433,13 @@ def test_a_line_that_cannot_keep_up_is_named_in_a_warning():
 
     assert len(warnings(1)) == 1 and "phone:" in warnings(1)[0]  # 1.35 agents' work for 1
     assert warnings(3) == []
+
+
+def test_visitors_arriving_while_a_desk_is_closed_are_warned_about():
+    open_all_day = desk_on_the_journey(2, days=1)
+    assert warnings(open_all_day) == []
+    nights_off = override(open_all_day, {"touchpoints.shop.care.servers":
+                                         [0] * 8 + [2] * 12 + [0] * 4})
+    found = warnings(nights_off)
+    assert len(found) == 1 and "touchpoints.shop.care.visit_hours" in found[0]
+    assert "0:00" in found[0] and "8:00" not in found[0]

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from cxsim.distributions import Constant
 from cxsim.graph import graph_problems
 from cxsim.problems import Problem, from_validation_error
+from cxsim.queues import weekly_servers
 from cxsim.rules import RuleError, make_rule
 from cxsim.scenario import RuleSpec, Scenario
 from cxsim.strategies import BASELINE, canonical, patch
@@ -147,3 +148,26 @@ def _blame(where: tuple[Any, ...], set_: dict[str, Any], remove: list[str], p: P
 def _matches(pattern: list[str], path: tuple[Any, ...]) -> bool:
     """Whether a patch pattern and a problem path overlap (one is a prefix of the other)."""
     return all(a == "*" or a == str(b) for a, b in zip(pattern, path, strict=False))
+
+
+def warnings(scenario: Scenario) -> list[str]:
+    """What is valid but probably not meant: strategies that start after the horizon, and
+    visitors arriving at a staffed touchpoint of the journey while nobody is on duty (they
+    would wait until the next opening)."""
+    found = [f"warning: strategy {name} starts on day {s.from_day}, after the horizon "
+             f"({scenario.horizon_days} days): it will equal the baseline"
+             for name, s in scenario.strategies.items() if s.from_day >= scenario.horizon_days]
+    journey = scenario.journey
+    visited = {*journey.entries, *(journey.returning_entries or {}),
+               *(t for edges in journey.edges.values() for t in edges)}
+    for name, tp in scenario.touchpoints.items():
+        if tp.care is None or name not in visited:
+            continue
+        closed = (weekly_servers(tp.care.servers).reshape(7, 24) == 0).any(axis=0)
+        hours = [h for h in range(24) if tp.care.visit_hours[h] > 0 and closed[h]]
+        if hours:
+            shown = ", ".join(f"{h}:00" for h in hours[:6]) + (" ..." if len(hours) > 6 else "")
+            found.append(f"warning: touchpoints.{name}.care.visit_hours: visitors arrive at "
+                         f"{shown} when no server is on duty (on some day of the week); they "
+                         "wait until the next opening")
+    return found

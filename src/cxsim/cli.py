@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxsim import __version__
+from cxsim.checks import warnings
 from cxsim.execution import (
     Run,
     RunError,
@@ -302,6 +303,8 @@ def _compare(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, args.overrides)
     print(f"{args.scenario}: valid. {_describe(scenario)}")
+    for warning in warnings(scenario):
+        print(warning, file=sys.stderr)
     return 0
 
 

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import yaml
 
 from cxsim import __version__
-from cxsim.checks import strategy_worlds
+from cxsim.checks import strategy_worlds, warnings
 from cxsim.model import JourneyModel, Sink
 from cxsim.progress import Progress
 from cxsim.results import (
@@ -290,10 +290,8 @@ def run(
         "tasks": [{"strategy": t.strategy, "replicate": t.replicate}
                   | ({"point": t.point} if t.point is not None else {}) for t in tasks],
     }, indent=2))
-    for name, strategy in scenario.strategies.items():
-        if strategy.from_day >= scenario.horizon_days and progress is not None:
-            progress.note(f"warning: strategy {name} starts on day {strategy.from_day}, after "
-                          f"the horizon ({scenario.horizon_days} days): it will equal the baseline")
+    for warning in warnings(scenario) if progress is not None else []:
+        progress.note(warning)
     execute(tasks, len(tasks), workers, cluster, progress)
     _record_finish(root)
     return Run(root)
