@@ -10,7 +10,10 @@ they are never a parameter.
 Because the line is first come, first served, a contact's start depends only on the contacts
 that arrived before it, so one pass over the contacts in arrival order gives every start time
 exactly, including starts on a later day (the backlog). The pass is compiled with numba; each
-line keeps its servers in a heap, so a contact costs a few operations times log(servers).
+line keeps its servers in a heap, so a contact costs a few operations times log(servers). A
+line may be served in several batches a day (the visitors of each step of the journeys, then
+the day's complaints): an arrival earlier than one already served is fitted into the gaps
+between the services already given (first fit), so those served first keep their places.
 
 Closed forms for validation: :func:`erlang_c` (M/M/c, Erlang 1917) and :func:`erlang_a`
 (M/M/c+M, Palm 1943; Garnett, Mandelbaum & Reiman 2002), solved exactly as a birth–death chain.
