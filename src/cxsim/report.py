@@ -668,13 +668,14 @@ def _peak_end_maps(scenario: Scenario, peaks: pd.DataFrame, ends: pd.DataFrame) 
 
 
 SERVICE_LINES = {
-    "wait": ("Mean wait of answered contacts", "minutes", "no answered contact waited"),
+    "wait": ("Mean wait of those served (contacts, and visitors of a desk on the journey)",
+             "minutes", "nobody served waited"),
     "abandoned": ("Contacts abandoned while waiting", "% of contacts",
                   "no contact was abandoned"),
     "solved": ("Answered first contacts that solved the problem", "%",
                "no first contact was answered"),
-    "backlog": ("Contacts still waiting at midnight", "contacts",
-                "no contact was left waiting at midnight"),
+    "backlog": ("Still waiting at midnight", "people",
+                "nobody was left waiting at midnight"),
 }
 """Per care touchpoint and day: the title, unit and what to say when there is nothing."""
 WINDOWS = (7, 14, 30, 60, 90)
@@ -803,13 +804,13 @@ def _desks(queues: pd.DataFrame, care: list[str]) -> pd.DataFrame:
     desks = desks.reindex([tp for tp in care if tp in desks.index])
     return pd.DataFrame({
         "care touchpoint": desks.index,
-        "contacts per day": desks.arrivals.map(lambda x: _number(x, 1)),
+        "arrivals per day (contacts and visitors)": desks.arrivals.map(lambda x: _number(x, 1)),
         "abandoned per day": desks.abandoned.map(lambda x: _number(x, 2)),
         "mean wait (minutes)": (desks.waited / desks.served.where(desks.served > 0)).map(
             lambda x: _number(x, 1)),
         "servers busy (% of staffed time)": (100 * desks.utilisation).map(
             lambda x: _number(x, 1)),
-        "largest backlog (contacts)": desks.backlog.map(lambda x: _number(x, 0)),
+        "largest backlog (people)": desks.backlog.map(lambda x: _number(x, 0)),
     })
 
 
