@@ -157,9 +157,7 @@ def warnings(scenario: Scenario) -> list[str]:
     found = [f"warning: strategy {name} starts on day {s.from_day}, after the horizon "
              f"({scenario.horizon_days} days): it will equal the baseline"
              for name, s in scenario.strategies.items() if s.from_day >= scenario.horizon_days]
-    journey = scenario.journey
-    visited = {*journey.entries, *(journey.returning_entries or {}),
-               *(t for edges in journey.edges.values() for t in edges)}
+    visited = scenario.journey.touchpoints_on_the_way()
     for name, tp in scenario.touchpoints.items():
         if tp.care is None or name not in visited:
             continue

@@ -229,6 +229,11 @@ class Journey(Strict):
     )
     exits: list[Id] = Field(min_length=1, description="Touchpoints where a journey ends.")
 
+    def touchpoints_on_the_way(self) -> set[str]:
+        """Touchpoints a journey can be at: the entries and every edge's target."""
+        return {*self.entries, *(self.returning_entries or {}),
+                *(target for edges in self.edges.values() for target in edges)}
+
 
 class RuleSpec(BaseModel):
     """Which rule to use, by registered name or ``package.module:Class``, and its parameters."""

@@ -88,9 +88,7 @@ class CareDesks:
                             dtype=float)
 
         follow = scenario.service.follow_up
-        journey = scenario.journey
-        visited = {*journey.entries, *(journey.returning_entries or {}),
-                   *(t for edges in journey.edges.values() for t in edges)}
+        visited = scenario.journey.touchpoints_on_the_way()
         return cls(
             care=np.array([c is not None for c in cares]),
             contact_weight=weight,
@@ -278,7 +276,8 @@ class ServiceDesk:
         """Customers ``who`` whose journey reaches care touchpoints ``tp`` today queue there
         like contacts (arriving by the touchpoint's ``visit_hours``), but never give up.
         Returns their waits, minutes. Served in the order the model meets them: visitors of a
-        later hop of the day queue behind those of an earlier one."""
+        later hop of the day who arrive before some already served take the gaps left between
+        those services (see :mod:`cxsim.queues`)."""
         desks = self.desks
         minute = np.empty(len(who))
         _minutes_of_day(desks.visit_hours, tp, streams.uniform("visit_time", who, serial=serial),

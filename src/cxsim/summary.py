@@ -92,18 +92,22 @@ def overloaded_lines(queues: pa.Table) -> list[str]:
     the day and carry into the next)."""
     if queues.num_rows == 0:
         return []
-    frame = queues.to_pandas()
-    frame["full"] = frame["utilisation"] >= BUSY
+    touchpoint = np.asarray(queues.column("touchpoint").to_pylist())
+    strategy = np.asarray(queues.column("strategy").to_pylist())
+    full = pc.fill_null(pc.greater_equal(queues["utilisation"], BUSY), False).to_numpy(
+        zero_copy_only=False)
+    wait = pc.fill_null(queues["mean_wait_minutes"], 0.0).to_numpy(zero_copy_only=False)
     warnings = []
-    for touchpoint, rows in frame.groupby("touchpoint", observed=True):
-        days = rows.groupby("strategy", observed=True)["full"].mean()
-        if days.max() > 0.05:
-            worst = days.idxmax()
-            wait = rows.loc[rows["strategy"] == worst, "mean_wait_minutes"].max()
+    for line in dict.fromkeys(touchpoint):
+        here = touchpoint == line
+        days = {name: full[here & (strategy == name)].mean() for name in dict.fromkeys(strategy)}
+        worst = max(days, key=days.__getitem__)
+        if days[worst] > 0.05:
+            longest = wait[here & (strategy == worst)].max()
             warnings.append(
-                f"warning: {touchpoint}: its servers were busy {BUSY:.0%} of the time or more "
-                f"on {days.max():.0%} of the days ({worst}); the longest day's mean wait was "
-                f"{wait:,.0f} minutes. More servers (care.servers) or shorter service "
+                f"warning: {line}: its servers were busy {BUSY:.0%} of the time or more "
+                f"on {days[worst]:.0%} of the days ({worst}); the longest day's mean wait was "
+                f"{longest:,.0f} minutes. More servers (care.servers) or shorter service "
                 "(care.service_minutes) would keep up; the queues table shows it day by day.")
     return warnings
 
