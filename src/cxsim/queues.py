@@ -135,14 +135,14 @@ def _record(busy: np.ndarray, n: int, start: float, end: float,
 
 
 @numba.njit(cache=True)
-def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience: np.ndarray,
-           free: np.ndarray, until: np.ndarray, busy: np.ndarray, busy_count: np.ndarray,
-           longest: np.ndarray, latest: np.ndarray, start: np.ndarray, abandoned: np.ndarray
-           ) -> None:  # pragma: no cover - compiled
-    """First come, first served over ``arrival`` (sorted, minutes since day 0), each contact in
-    its ``line``: fills ``start`` and ``abandoned``, advances the servers' ``free`` times and
-    records each service as a busy interval (``busy[q, j]`` = start, end, server, sorted by
-    start).
+def _serve(order: np.ndarray, line: np.ndarray, arrival: np.ndarray, service: np.ndarray,
+           patience: np.ndarray, free: np.ndarray, until: np.ndarray, busy: np.ndarray,
+           busy_count: np.ndarray, longest: np.ndarray, latest: np.ndarray, start: np.ndarray,
+           abandoned: np.ndarray) -> None:  # pragma: no cover - compiled
+    """First come, first served over ``arrival`` (minutes since day 0) in the arrival
+    ``order``, each contact in its ``line``: fills ``start`` and ``abandoned``, advances the
+    servers' ``free`` times and records each service as a busy interval (``busy[q, j]`` =
+    start, end, server, sorted by start).
 
     Each line keeps its servers in a binary heap by the earliest time each could start a
     contact. A server found off duty at that time is moved to its next time on duty and the
@@ -158,13 +158,16 @@ def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience:
     key = np.empty((lines, count))
     server = np.empty((lines, count), dtype=np.int64)
     size = np.zeros(lines, dtype=np.int64)
-    for q in range(lines):  # servers ever on duty, by their free times (sorted is a heap)
+    arriving = np.zeros(lines, dtype=np.bool_)
+    for i in range(line.shape[0]):
+        arriving[line[i]] = True
+    for q in np.flatnonzero(arriving):  # servers ever on duty, by free time (sorted: a heap)
         on = np.array([k for k in range(count) if until[q, k, 0] < np.inf], dtype=np.int64)
-        order = on[np.argsort(free[q, on], kind="mergesort")]
-        size[q] = len(order)
-        server[q, :len(order)] = order
-        key[q, :len(order)] = free[q, order]
-    for i in range(arrival.shape[0]):
+        by_free = on[np.argsort(free[q, on], kind="mergesort")]
+        size[q] = len(by_free)
+        server[q, :len(by_free)] = by_free
+        key[q, :len(by_free)] = free[q, by_free]
+    for i in order:
         q, a = line[i], arrival[i]
         t, k = np.inf, -1
         if a >= latest[q]:
@@ -197,6 +200,19 @@ def _serve(line: np.ndarray, arrival: np.ndarray, service: np.ndarray, patience:
                         key[q, j] = free[q, k]
                         _sift_down(key[q], server[q], size[q], j)
                     break
+
+
+@numba.njit(cache=True)
+def _forget(busy: np.ndarray, busy_count: np.ndarray,
+            since: float) -> None:  # pragma: no cover - compiled
+    """Drop the busy intervals that end by ``since``, keeping the others in order."""
+    for q in range(busy.shape[0]):
+        kept = 0
+        for j in range(busy_count[q]):
+            if busy[q, j, 1] > since:
+                busy[q, kept] = busy[q, j]
+                kept += 1
+        busy_count[q] = kept
 
 
 @dataclass
@@ -247,28 +263,18 @@ class ServiceLines:
         are forgotten)."""
         self._forget_before(since)
         self._make_room(np.bincount(line, minlength=len(self.servers)))
-        order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
-        ordered_start = np.empty(len(arrival))
-        ordered_abandoned = np.empty(len(arrival), dtype=np.bool_)
-        _serve(np.ascontiguousarray(line[order], dtype=np.int64),
-               np.ascontiguousarray(arrival[order], dtype=np.float64),
-               np.ascontiguousarray(service[order], dtype=np.float64),
-               np.ascontiguousarray(patience[order], dtype=np.float64),
-               self.free, self.until, self.busy, self.busy_count, self.longest, self.latest,
-               ordered_start, ordered_abandoned)
-        start, abandoned = np.empty_like(ordered_start), np.empty_like(ordered_abandoned)
-        start[order], abandoned[order] = ordered_start, ordered_abandoned
+        start = np.empty(len(arrival))
+        abandoned = np.empty(len(arrival), dtype=np.bool_)
+        _serve(np.argsort(arrival),  # ties (equal minutes) are as good as impossible
+               line, arrival, service, patience, self.free, self.until, self.busy,
+               self.busy_count, self.longest, self.latest, start, abandoned)
         return Served(start=start, wait=start - arrival, abandoned=abandoned)
 
     def _forget_before(self, since: float) -> None:
         if since <= self.forgotten_before:
             return
         self.forgotten_before = since
-        for q in np.flatnonzero(self.busy_count):
-            n = self.busy_count[q]
-            keep = self.busy[q, :n, 1] > since
-            self.busy_count[q] = kept = int(keep.sum())
-            self.busy[q, :kept] = self.busy[q, :n][keep]
+        _forget(self.busy, self.busy_count, since)
 
     def _make_room(self, arriving: np.ndarray) -> None:
         needed = int((self.busy_count + arriving).max(initial=0))

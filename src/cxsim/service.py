@@ -160,6 +160,31 @@ class QueueDays:
     def zeros(cls, touchpoints: int, days: int) -> QueueDays:
         return cls(*(np.zeros((touchpoints, days + 1)) for _ in range(7)))
 
+    def count(self, tp: np.ndarray, day: int, served: Served, service: np.ndarray) -> None:
+        """Count arrivals at ``tp`` on ``day`` by the day their service starts (or they give
+        up; the last column takes everything after the horizon)."""
+        _count(tp, day, served.start, served.wait, served.abandoned, service, self.arrivals,
+               self.served, self.abandoned, self.waiting, self.wait_sum, self.busy_minutes)
+
+
+@numba.njit(cache=True)
+def _count(tp: np.ndarray, day: int, start: np.ndarray, wait: np.ndarray,
+           abandoned: np.ndarray, service: np.ndarray, arrivals: np.ndarray, served: np.ndarray,
+           gave_up: np.ndarray, waiting: np.ndarray, wait_sum: np.ndarray,
+           busy_minutes: np.ndarray) -> None:  # pragma: no cover - compiled
+    last = served.shape[1] - 1
+    for i in range(tp.shape[0]):
+        q, ends = tp[i], min(int(start[i] // MINUTES_PER_DAY), last)
+        arrivals[q, day] += 1
+        waiting[q, day] += 1
+        waiting[q, ends] -= 1
+        if abandoned[i]:
+            gave_up[q, ends] += 1
+        else:
+            served[q, ends] += 1
+            wait_sum[q, ends] += wait[i]
+            busy_minutes[q, ends] += service[i]
+
 
 class ServiceDesk:
     """The service episodes of one simulation: per-customer episode state, the contacts on
@@ -293,26 +318,9 @@ class ServiceDesk:
                      give_up: np.ndarray) -> Served:
         """Serve arrivals at care touchpoints ``tp`` (minutes since day 0, arriving ``day``)
         and count them for the ``queues`` table by the day their service starts."""
-        days = self.days
         served = self.lines.serve(tp, arrival, service, give_up,  # type: ignore[union-attr]
                                   since=day * MINUTES_PER_DAY)
-        kept = ~served.abandoned
-        width = days.served.shape[1]
-        start_day = np.minimum(served.start // MINUTES_PER_DAY, width - 1).astype(np.int64)
-        flat, size = tp * width + start_day, days.served.size
-
-        def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-            return np.bincount(flat[mask], None if weights is None else weights[mask],
-                               minlength=size).reshape(days.served.shape)
-
-        days.served += count(kept)
-        days.abandoned += count(~kept)
-        days.wait_sum += count(kept, served.wait)
-        days.busy_minutes += count(kept, service)
-        arrived = np.bincount(tp, minlength=len(days.arrivals))
-        days.arrivals[:, day] += arrived
-        days.waiting[:, day] += arrived
-        days.waiting -= count(np.ones(len(kept), dtype=bool))
+        self.days.count(tp, day, served, service)
         return served
 
     def ending_today(self, day: int) -> Contacts | None:

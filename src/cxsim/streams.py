@@ -77,15 +77,25 @@ class Streams:
         root = np.random.SeedSequence(self.seed, spawn_key=(self.replicate,))
         self.root = int(root.generate_state(1, np.uint64)[0])
         self._purposes: dict[str, int] = {}
+        self._keys: dict[str, np.uint64] = {}  # keys of purposes drawn without counters
 
     def key(self, purpose: str, *counters: int) -> np.uint64:
         """The 64-bit key of the stream for ``purpose`` at ``counters`` (e.g. day, hop)."""
+        if not counters:  # most draws: one key per purpose for the whole run, kept
+            key = self._keys.get(purpose)
+            if key is None:
+                key = self._keys[purpose] = np.uint64(_mix(self._purpose(purpose)))
+            return key
+        folded = self._purpose(purpose)
+        for counter in counters:  # distinct small counters give distinct values before mixing
+            folded = (folded * _FOLD + int(counter)) & _MASK
+        return np.uint64(_mix(folded))
+
+    def _purpose(self, purpose: str) -> int:
         key = self._purposes.get(purpose)
         if key is None:
             key = self._purposes[purpose] = _mix(self.root ^ zlib.crc32(purpose.encode()))
-        for counter in counters:  # distinct small counters give distinct values before mixing
-            key = (key * _FOLD + int(counter)) & _MASK
-        return np.uint64(_mix(key))
+        return key
 
     def uniform(self, purpose: str, slots: np.ndarray, *counters: int,
                 serial: np.ndarray | None = None) -> np.ndarray:
@@ -95,8 +105,6 @@ class Streams:
         counter (e.g. its journey number), for a customer whose draws for one purpose must not
         depend on when they happen: the k-th journey's draw is the same whatever its day.
         """
-        if serial is not None and serial.dtype != np.uint64:
-            serial = serial.astype(np.uint64)
         return _uniform(slots, _NO_SERIAL if serial is None else serial,
                         self.key(purpose, *counters))
 
