@@ -170,12 +170,25 @@ Distribution = Annotated[
 """Any distribution a scenario may name, chosen by its ``dist`` key; a bare number is a constant."""
 
 
+def _standard_exponential(u: np.ndarray) -> np.ndarray:
+    return -np.log1p(-u)
+
+
+def _unit(u: np.ndarray) -> np.ndarray:
+    return u
+
+
+_STANDARD = (ndtri, _standard_exponential, _unit)
+"""Inverse CDFs of the standard forms z: normal, exponential (mean 1), uniform on [0, 1]."""
+
+
 class DistributionTable:
     """One distribution per group (per touchpoint, per segment), drawn for many at once.
 
-    Normal, constant and log-normal distributions are all x = g(loc + scale·Φ⁻¹(u)) with g the
-    identity or exp, so a batch mixing groups is drawn with a few array operations; other
-    distributions are drawn group by group.
+    Most distributions are x = g(loc + scale·z) with z a standard form's inverse CDF at u and g
+    the identity or exp: normal and log-normal (z = Φ⁻¹(u)), exponential (z = −ln(1 − u)),
+    uniform (z = u) and constant (scale 0). So a batch mixing groups is drawn with a few array
+    operations; other distributions (truncated normal, beta) are drawn group by group.
     """
 
     def __init__(self, distributions: list[Any]) -> None:
@@ -184,30 +197,44 @@ class DistributionTable:
         self.loc = np.array([s[0] for s in shapes])
         self.scale = np.array([s[1] for s in shapes])
         self.log = np.array([s[2] for s in shapes])
+        self.form = np.array([s[3] for s in shapes])  # index into _STANDARD
         self.general = np.isnan(self.loc)
+        self.any_general = bool(self.general.any())
         self.any_log = bool(self.log.any())
-        self.spread = bool((self.scale[~self.general] != 0).any())  # else constants only
+        spread = ~self.general & (self.scale != 0)  # constants need no z
+        self.forms = sorted({int(f) for f in self.form[spread]})
 
     @staticmethod
-    def _shape(distribution: Any) -> tuple[float, float, bool]:
+    def _shape(distribution: Any) -> tuple[float, float, bool, int]:
+        """loc, scale, whether exp(·), and the standard form of ``distribution`` (nan: none)."""
         if isinstance(distribution, Normal):
-            return distribution.mean_, distribution.sd, False
+            return distribution.mean_, distribution.sd, False, 0
         if isinstance(distribution, Constant):
-            return distribution.value, 0.0, False
+            return distribution.value, 0.0, False, 0
         if isinstance(distribution, LogNormal):
             mu, sigma = distribution._log_params()
-            return mu, sigma, True
-        return math.nan, math.nan, False
+            return mu, sigma, True, 0
+        if isinstance(distribution, Exponential):
+            return 0.0, distribution.mean_, False, 1
+        if isinstance(distribution, Uniform):
+            return distribution.low, distribution.high - distribution.low, False, 2
+        return math.nan, math.nan, False, 0
 
     def ppf(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Values for individuals of ``group`` at probabilities ``u``."""
         values = self.loc[group]
-        if self.spread:
-            values = values + self.scale[group] * ndtri(u)
+        if len(self.forms) == 1:
+            values = values + self.scale[group] * _STANDARD[self.forms[0]](u)
+        elif self.forms:
+            z, form = np.zeros(len(u)), self.form[group]
+            for f in self.forms:
+                here = form == f
+                z[here] = _STANDARD[f](u[here])
+            values = values + self.scale[group] * z
         if self.any_log:
             values = np.where(self.log[group], np.exp(values), values)
-        other = self.general[group]
-        if other.any():
+        if self.any_general:
+            other = self.general[group]
             for g in np.unique(group[other]):
                 here = group == g
                 values[here] = self.distributions[g].ppf(u[here])

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
@@ -159,35 +160,24 @@ class JourneyGraph:
         )
 
     def choose_next(
-        self, at: np.ndarray, segment: np.ndarray, preference: np.ndarray, u: np.ndarray,
-        purchase_scale: np.ndarray | None = None,
+        self, at: np.ndarray, who: np.ndarray, segment: np.ndarray, preference: np.ndarray,
+        u: np.ndarray, purchase_scale: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Next touchpoints for customers standing on touchpoints ``at`` (not exits).
+        """Next touchpoints for customers ``who`` standing on touchpoints ``at`` (not exits).
 
-        ``segment`` holds their segment numbers, ``preference`` their channel-preference weights
-        (customers × channels) and ``u`` their uniform draws. Each customer takes the edge where
-        ``u`` falls in the cumulative weights of the edges leaving their touchpoint.
-        ``purchase_scale`` multiplies, per customer, the weights of edges to purchase
-        touchpoints (the public rating's pull on prospects).
+        ``segment`` holds the segment numbers and ``preference`` the channel-preference weights
+        (customers × channels) of the whole population, ``u`` one uniform draw per customer.
+        Each customer takes the edge where ``u`` falls in the cumulative weights of the edges
+        leaving their touchpoint; an edge ``by_channel_preference`` weighs its weight × the
+        customer's preference for the target's channel (plain weights for a customer who
+        cares for none of the channels on offer). ``purchase_scale`` multiplies, per customer,
+        the weights of edges to purchase touchpoints (the public rating's pull on prospects).
         """
-        cumulative = self.cumulative[at, segment]
-        scaled = self.by_preference[at].any(axis=1) if self.by_preference.any() else None
-        if purchase_scale is not None:
-            pulled = (purchase_scale != 1) & self.to_purchase[at].any(axis=1)
-            scaled = pulled if scaled is None else scaled | pulled
-        if scaled is not None and scaled.any():  # weights that depend on the customer
-            rows, a = np.flatnonzero(scaled), at[scaled]
-            w = self.weights[a, segment[scaled]]
-            scaled_w = np.where(self.by_preference[a],
-                                w * preference[rows[:, None], self.channel[self.targets[a]]], w)
-            # a customer who cares for none of the channels on offer takes the plain weights
-            w = np.where(scaled_w.sum(axis=1, keepdims=True) > 0, scaled_w, w)
-            if purchase_scale is not None:
-                w = np.where(self.to_purchase[a], w * purchase_scale[rows, None], w)
-            w = np.cumsum(w, axis=1)
-            cumulative[rows] = w / w[:, -1:]
-        pick = (cumulative < u[:, None]).sum(axis=1)
-        return self.targets[at, pick]  # u < 1, so the pick is an edge with positive weight
+        out = np.empty(len(at), dtype=np.intp)
+        scale = np.ones(0) if purchase_scale is None else purchase_scale
+        _choose_next(at, who, segment, preference, u, scale, self.cumulative, self.weights,
+                     self.targets, self.by_preference, self.to_purchase, self.channel, out)
+        return out
 
     def draw_quality(self, tp: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Experienced quality at touchpoints ``tp`` from uniform draws ``u`` (inverse CDF)."""
@@ -222,6 +212,42 @@ class JourneyGraph:
         start = self.entry_weights / self.entry_weights.sum()
         shares = start[transient] @ fundamental @ r + start[exits]
         return {self.ids[e]: float(s) for e, s in zip(exits, shares, strict=True)}
+
+
+@numba.njit(cache=True)
+def _choose_next(at: np.ndarray, who: np.ndarray, segment: np.ndarray, preference: np.ndarray,
+                 u: np.ndarray, scale: np.ndarray, cumulative: np.ndarray, weights: np.ndarray,
+                 targets: np.ndarray, by_preference: np.ndarray, to_purchase: np.ndarray,
+                 channel: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The edges of :meth:`JourneyGraph.choose_next`, one customer at a time (``scale`` is
+    empty when no rating pulls)."""
+    edges = targets.shape[1]
+    w = np.empty(edges)
+    for i in range(at.shape[0]):
+        a, s = at[i], segment[who[i]]
+        pulled = scale.shape[0] > 0 and scale[i] != 1.0 and to_purchase[a].any()
+        if by_preference[a].any() or pulled:  # weights that depend on the customer
+            total = 0.0
+            for k in range(edges):
+                w[k] = weights[a, s, k]
+                if by_preference[a, k]:
+                    w[k] *= np.float64(preference[who[i], channel[targets[a, k]]])
+                total += w[k]
+            for k in range(edges):
+                if total <= 0.0:
+                    w[k] = weights[a, s, k]
+                if scale.shape[0] > 0 and to_purchase[a, k]:
+                    w[k] *= scale[i]
+            for k in range(1, edges):
+                w[k] += w[k - 1]
+            for k in range(edges):
+                w[k] /= w[edges - 1]
+        else:
+            w[:] = cumulative[a, s]
+        pick = 0
+        for k in range(edges):
+            pick += w[k] < u[i]
+        out[i] = targets[a, pick]  # u < 1, so the pick is an edge with positive weight
 
 
 def graph_problems(scenario: Scenario) -> list[Problem]:

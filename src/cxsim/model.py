@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mesa
+import numba
 import numpy as np
 from mesa.time import Priority
 
@@ -48,7 +49,7 @@ from cxsim.population import NEVER, Population, Status
 from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
 from cxsim.scenario import Scenario, Strategy
 from cxsim.service import MAX_PATIENCE_RATIO, CareDesks, Contacts, ServiceDesk
-from cxsim.streams import Streams
+from cxsim.streams import Streams, slot_uniform
 from cxsim.word_of_mouth import talk
 
 MAX_HOPS_PER_DAY = 64
@@ -274,9 +275,8 @@ class JourneyModel(mesa.Model):
             if forks.any():
                 who = moving[forks]
                 u = self.streams.uniform("route", who, serial=serial[forks])
-                nxt[forks] = graph.choose_next(at[forks], p.segment[who],
-                                               p.channel_preference[who], u,
-                                               self.rating_pull(who, at[forks]))
+                nxt[forks] = graph.choose_next(at[forks], who, p.segment, p.channel_preference,
+                                               u, self.rating_pull(who, at[forks]))
             self.meet(moving, nxt, serial)
             moving = moving[p.due_day[moving] == day]
         p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
@@ -306,8 +306,9 @@ class JourneyModel(mesa.Model):
         """Moments of truth: customers ``who`` arrive at touchpoints ``tp`` (at step ``serial``
         of their journeys, see :meth:`step_of`).
 
-        quality = draw from the touchpoint's distribution − problem severity (if a problem occurs)
-        + personalisation × the customer's responsiveness − price premium × price sensitivity;
+        quality = draw from the touchpoint's distribution − the wait's penalty (in a line)
+        − problem severity (if a problem occurs) + personalisation × the customer's
+        responsiveness − price premium × price sensitivity;
         felt = importance × disconfirmation(quality, expectation), folded into journey memory.
         """
         graph, p, day, world = self.world.graph, self.people, self.today.day, self.world
@@ -320,27 +321,7 @@ class JourneyModel(mesa.Model):
                 wait[lined] = self.service.visit(who[lined], tp[lined], day, self.streams,
                                                  serial[lined])
                 quality -= self.wait_penalty(who, tp, wait)
-        problem = np.zeros(len(who), dtype=bool)
-        risky = graph.problem_probability[tp] > 0
-        if graph.strained:  # busy touchpoints go wrong more often
-            self.visits += np.bincount(tp, minlength=len(self.visits))
-        if risky.any():
-            u = self.streams.uniform("problem", who[risky], serial=serial[risky])
-            chance = graph.problem_probability[tp[risky]]
-            if graph.strained:
-                chance = chance * self.strain[tp[risky]]
-            problem[risky] = u < chance
-            if graph.prevented.any():  # anticipating needs prevents some problems, at a cost
-                anticipated = who[problem], tp[problem]
-                self.charge(anticipated[0], graph.prevention_cost[anticipated[1]],
-                            proactive=True)
-                u = self.streams.uniform("prevent", who[risky], serial=serial[risky])
-                problem[risky] &= u >= graph.prevented[tp[risky]]
-            quality -= problem * graph.problem_severity[tp]
-        if graph.personalised:
-            quality += graph.personalisation[tp] * p.traits["personalisation_response"][who]
-        if graph.priced:
-            quality -= graph.price_premium[tp] * p.traits["price_sensitivity"][who]
+        problem = self.experience(who, tp, serial, quality)
         trouble = bool(problem.any())
         felt = self.judge(who, tp, quality, problem, wait, remember=not trouble)
         if trouble:  # complainers' bad moments wait for care's answer (cxsim.service)
@@ -353,19 +334,33 @@ class JourneyModel(mesa.Model):
             world.memory.remember(p.memory, who[remember], felt[remember])
             self.today.problems += len(had)
             self.today.complaints += int(complains.sum())
+        reviews = world.scenario.reviews  # first-timers reading the rating expect more or less
+        _enter(who, tp, quality, day, reviews.expectation_influence * (
+                   self.rating - reviews.initial_rating), graph.rated, graph.duration_days,
+               graph.revenue, graph.sells, graph.cost_per_visit, p.journeys, p.existing,
+               p.expectation, p.at, p.due_day, p.journey_quality, p.journey_moments,
+               p.journey_revenue, p.journey_bought, p.journey_cost)
 
-        if graph.rated.any():  # first-timers reading the rating expect more (or less)
-            reviews = world.scenario.reviews
-            readers = who[graph.rated[tp] & self.first_timers(who)]
-            p.expectation[readers] += reviews.expectation_influence * (
-                self.rating - reviews.initial_rating)
-        p.at[who] = tp
-        p.due_day[who] = day + graph.duration_days[tp]
-        p.journey_quality[who] += quality
-        p.journey_moments[who] += 1
-        p.journey_revenue[who] += graph.revenue[tp]
-        p.journey_bought[who] |= graph.sells[tp]
-        p.journey_cost[who] += graph.cost_per_visit[tp]
+    def experience(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray,
+                   quality: np.ndarray) -> np.ndarray:
+        """What befalls customers ``who`` at ``tp`` besides the touchpoint's quality, into
+        ``quality`` (in place): a problem with the touchpoint's problem probability (× its
+        strain), unless anticipated and prevented (at a cost), personalisation and price.
+        Returns who had a problem."""
+        graph, p, streams = self.world.graph, self.people, self.streams
+        if graph.strained:  # busy touchpoints go wrong more often
+            self.visits += np.bincount(tp, minlength=len(self.visits))
+        problem = np.empty(len(who), dtype=np.bool_)
+        anticipated = np.empty(len(who), dtype=np.bool_)
+        _experience(who, tp, serial, quality, streams.key("problem"), streams.key("prevent"),
+                    graph.problem_probability, self.strain, graph.prevented,
+                    graph.problem_severity, graph.personalisation,
+                    p.traits["personalisation_response"], graph.price_premium,
+                    p.traits["price_sensitivity"], problem, anticipated)
+        if graph.prevented.any():  # anticipating needs prevents some problems, at a cost
+            self.charge(who[anticipated], graph.prevention_cost[tp[anticipated]],
+                        proactive=True)
+        return problem
 
     def wait_penalty(self, who: np.ndarray, tp: np.ndarray, wait: np.ndarray) -> np.ndarray:
         """Quality lost by waiting ``wait`` minutes in a line at ``tp``: service.wait_penalty
@@ -670,6 +665,53 @@ class JourneyModel(mesa.Model):
             "adopted": self.adopted,
             "nps": nps(scores) if len(scores) else None,
         })
+
+
+@numba.njit(cache=True)
+def _experience(who: np.ndarray, tp: np.ndarray, serial: np.ndarray, quality: np.ndarray,
+                problem_key: np.uint64, prevent_key: np.uint64, probability: np.ndarray,
+                strain: np.ndarray, prevented: np.ndarray, severity: np.ndarray,
+                personalisation: np.ndarray, response: np.ndarray, premium: np.ndarray,
+                sensitivity: np.ndarray, problem: np.ndarray,
+                anticipated: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The terms of :meth:`JourneyModel.experience`, one customer at a time: a problem when
+    u < probability × strain, anticipated then, and prevented when u' < prevented share;
+    quality − severity · problem + personalisation · response − premium · sensitivity."""
+    for i in range(who.shape[0]):
+        w, t = who[i], tp[i]
+        problem[i] = anticipated[i] = False
+        if probability[t] > 0:
+            chance = probability[t] * strain[t]
+            problem[i] = anticipated[i] = slot_uniform(w, serial[i], problem_key) < chance
+            if problem[i] and prevented[t] > 0:
+                problem[i] = slot_uniform(w, serial[i], prevent_key) >= prevented[t]
+        quality[i] -= problem[i] * severity[t]
+        quality[i] += personalisation[t] * np.float64(response[w])
+        quality[i] -= premium[t] * np.float64(sensitivity[w])
+
+
+@numba.njit(cache=True)
+def _enter(who: np.ndarray, tp: np.ndarray, quality: np.ndarray, day: int, rating_shift: float,
+           rated: np.ndarray, duration: np.ndarray, revenue: np.ndarray, sells: np.ndarray,
+           cost: np.ndarray, journeys: np.ndarray, existing: np.ndarray,
+           expectation: np.ndarray, at: np.ndarray, due_day: np.ndarray,
+           journey_quality: np.ndarray, journey_moments: np.ndarray,
+           journey_revenue: np.ndarray, journey_bought: np.ndarray,
+           journey_cost: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Customers ``who`` are now at ``tp``: due to leave it after its duration, with its
+    quality, revenue, purchase and cost added to their journeys; first-timers at a touchpoint
+    that shows the rating expect ``rating_shift`` more."""
+    for i in range(who.shape[0]):
+        w, t = who[i], tp[i]
+        if rated[t] and journeys[w] == 0 and not existing[w]:
+            expectation[w] += rating_shift
+        at[w] = t
+        due_day[w] = day + duration[t]
+        journey_quality[w] += quality[i]
+        journey_moments[w] += 1
+        journey_revenue[w] += revenue[t]
+        journey_bought[w] |= sells[t]
+        journey_cost[w] += cost[t]
 
 
 def nps(scores: np.ndarray) -> float:

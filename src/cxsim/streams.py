@@ -33,22 +33,28 @@ _MUL2 = np.uint64(0x94D049BB133111EB)
 _TO_UNIT = 2.0**-53
 
 
+@numba.njit(cache=True, inline="always")
+def slot_uniform(slot: int, serial: int, key: np.uint64) -> float:  # pragma: no cover - compiled
+    """One slot's uniform: SplitMix64 at state (slot | serial << 32 + 1)·golden + key, its top
+    53 bits centred in (0, 1) (uint64 arithmetic wraps). For compiled code that draws for one
+    customer at a time; key from :meth:`Streams.key`."""
+    z = np.uint64(slot) | (np.uint64(serial) << np.uint64(32))
+    z = (z + np.uint64(1)) * _GOLDEN + key
+    z ^= z >> np.uint64(30)
+    z *= _MUL1
+    z ^= z >> np.uint64(27)
+    z *= _MUL2
+    z ^= z >> np.uint64(31)
+    return (np.float64(z >> np.uint64(11)) + 0.5) * _TO_UNIT
+
+
 @numba.njit(cache=True)
 def _uniform(slots: np.ndarray, serial: np.ndarray, key: np.uint64) -> np.ndarray:
-    """Slot i's uniform: SplitMix64 at state (slot | serial << 32 + 1)·golden + key, its top
-    53 bits centred in (0, 1). One compiled pass (uint64 arithmetic wraps)."""
+    """:func:`slot_uniform` for each slot (with its serial, or serial 0 if there are none)."""
     u = np.empty(slots.shape[0])
     for i in range(slots.shape[0]):
-        z = np.uint64(slots[i])
-        if serial.shape[0]:
-            z |= np.uint64(serial[i]) << np.uint64(32)
-        z = (z + np.uint64(1)) * _GOLDEN + key
-        z ^= z >> np.uint64(30)
-        z *= _MUL1
-        z ^= z >> np.uint64(27)
-        z *= _MUL2
-        z ^= z >> np.uint64(31)
-        u[i] = (np.float64(z >> np.uint64(11)) + 0.5) * _TO_UNIT
+        counter = np.uint64(serial[i]) if serial.shape[0] else np.uint64(0)
+        u[i] = slot_uniform(slots[i], counter, key)
     return u
 
 
