@@ -239,18 +239,8 @@ class JourneyModel(mesa.Model):
         who, p, day = self.today.starting, self.people, self.today.day
         if not len(who):
             return
-        first = p.first_day[who] < 0
-        p.first_day[who[first]] = day
-        p.set_status(who, Status.IN_JOURNEY)
-        p.journey_start[who] = day
-        p.journey_quality[who] = 0.0
-        p.journey_moments[who] = 0
-        p.journey_revenue[who] = 0.0
-        p.journey_bought[who] = False
-        p.journey_cost[who] = 0.0
+        p.start_journeys(who, day, self.world.memory.state)
         self.service.start_journeys(who)
-        for name, start in self.world.memory.state.items():
-            p.memory[name][who] = start
         returning = (p.journeys[who] > 0) | p.existing[who]
         serial = self.step_of(who)
         u = self.streams.uniform("entry", who, serial=serial)
@@ -521,18 +511,9 @@ class JourneyModel(mesa.Model):
         p.last_recommend[who] = scores
         self.today.scores = scores
 
-        margin = p.journey_revenue[who] - p.journey_cost[who]
-        repeat = p.journeys[who] > 0
         years = (p.journey_start[who] - p.first_day[who]) / 365.0
         rate = world.scenario.economics.discount_rate_per_year
-        p.clv[who] += np.where(repeat, margin * (1.0 + rate) ** -years, 0.0)
-        p.revenue[who] += p.journey_revenue[who]
-        p.cost[who] += p.journey_cost[who]
-        p.purchases[who] += p.journey_revenue[who] > 0
-        self.adopted += int(((p.journeys[who] == 0) & ~p.existing[who]).sum())
-        p.journeys[who] += 1
-        p.at[who] = -1
-        p.set_status(who, Status.BETWEEN)
+        self.adopted += p.finish_journeys(who, (1.0 + rate) ** -years)
 
     def lose(self, who: np.ndarray) -> None:
         """Prospects whose first journey ended without a purchase (they bought elsewhere): not

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
@@ -88,6 +89,27 @@ class Population:
         now = status in (Status.IN_JOURNEY, Status.BETWEEN)
         changed = ~was if now else was
         self.active_attitude += (1 if now else -1) * float(self.attitude[who[changed]].sum())
+
+    def start_journeys(self, who: np.ndarray, day: int, memory: dict[str, float]) -> None:
+        """Customers ``who`` start a journey on ``day``: nothing met yet, and their journey
+        memory at its start values (``memory``, see :mod:`cxsim.rules`)."""
+        self.set_status(who, Status.IN_JOURNEY)
+        _start_journeys(who, day, self.first_day, self.journey_start, self.journey_quality,
+                        self.journey_moments, self.journey_revenue, self.journey_bought,
+                        self.journey_cost)
+        for name, start in memory.items():
+            self.memory[name][who] = start
+
+    def finish_journeys(self, who: np.ndarray, discount: np.ndarray) -> int:
+        """Customers ``who`` are back from a journey: its revenue and cost are theirs, and
+        its margin × ``discount`` adds to their lifetime value (a repeat journey's: the first
+        journey wins the customer, CLV counts what follows, Gupta & Lehmann 2003). Returns
+        how many were prospects until now (customers won)."""
+        won = _finish_journeys(who, discount, self.journeys, self.existing, self.journey_revenue,
+                               self.journey_cost, self.clv, self.revenue, self.cost,
+                               self.purchases, self.at)
+        self.set_status(who, Status.BETWEEN)
+        return won
 
     def set_attitude(self, who: np.ndarray, values: np.ndarray) -> None:
         """New attitudes for customers ``who`` (each once)."""
@@ -185,3 +207,36 @@ class Population:
         for name, start in state.items():
             if name not in self.memory:
                 self.memory[name] = np.full(self.size, start, dtype=np.float64)
+
+
+@numba.njit(cache=True)
+def _start_journeys(who: np.ndarray, day: int, first_day: np.ndarray, start: np.ndarray,
+                    quality: np.ndarray, moments: np.ndarray, revenue: np.ndarray,
+                    bought: np.ndarray, cost: np.ndarray) -> None:  # pragma: no cover - compiled
+    for w in who:
+        if first_day[w] < 0:
+            first_day[w] = day
+        start[w] = day
+        quality[w] = revenue[w] = cost[w] = 0.0
+        moments[w] = 0
+        bought[w] = False
+
+
+@numba.njit(cache=True)
+def _finish_journeys(who: np.ndarray, discount: np.ndarray, journeys: np.ndarray,
+                     existing: np.ndarray, journey_revenue: np.ndarray, journey_cost: np.ndarray,
+                     clv: np.ndarray, revenue: np.ndarray, cost: np.ndarray,
+                     purchases: np.ndarray, at: np.ndarray) -> int:  # pragma: no cover
+    won = 0
+    for i in range(who.shape[0]):
+        w = who[i]
+        if journeys[w] > 0:
+            clv[w] += (journey_revenue[w] - journey_cost[w]) * discount[i]
+        else:
+            won += not existing[w]
+        revenue[w] += journey_revenue[w]
+        cost[w] += journey_cost[w]
+        purchases[w] += journey_revenue[w] > 0
+        journeys[w] += 1
+        at[w] = -1
+    return won

@@ -237,6 +237,8 @@ class ServiceLines:
     def __init__(self, servers: list[np.ndarray], earlier: ServiceLines | None = None) -> None:
         self.servers = servers
         self.until = _minutes_until_on_duty(servers)
+        self.weekday_hours = np.array([servers.reshape(7, 24).sum(axis=1) for servers in servers],
+                                      dtype=float).reshape(len(servers), 7)
         self.free = np.zeros(self.until.shape[:2])
         self.busy = np.zeros((len(servers), 64, 3))  # per line: start, end, server
         self.busy_count = np.zeros(len(servers), dtype=np.int64)
@@ -285,9 +287,7 @@ class ServiceLines:
 
     def server_hours(self, day: int) -> np.ndarray:
         """Server-hours on duty during ``day``, per line (for staff cost and utilisation)."""
-        first = (day % 7) * 24
-        return np.array([servers[first:first + 24].sum() for servers in self.servers],
-                        dtype=float)
+        return self.weekday_hours[:, day % 7]
 
 
 class ServiceQueue(ServiceLines):

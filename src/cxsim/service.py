@@ -136,6 +136,8 @@ class Contacts:
 
     @staticmethod
     def join(batches: list[Contacts]) -> Contacts:
+        if len(batches) == 1:
+            return batches[0]
         return Contacts(**{name: np.concatenate([getattr(b, name) for b in batches])
                            for name in Contacts.__dataclass_fields__})
 
@@ -293,8 +295,10 @@ class ServiceDesk:
         end = served.start + np.where(served.abandoned, 0.0, service)
         last = self.days.served.shape[1] - 1
         ending = np.minimum(end // MINUTES_PER_DAY, last).astype(np.int64)
-        for d in np.unique(ending):
-            self.ending.setdefault(int(d), []).append(calls.take(ending == d))
+        days = np.unique(ending)
+        for d in days:
+            batch = calls if len(days) == 1 else calls.take(ending == d)
+            self.ending.setdefault(int(d), []).append(batch)
 
     def visit(self, who: np.ndarray, tp: np.ndarray, day: int, streams: Streams,
               serial: np.ndarray) -> np.ndarray:
