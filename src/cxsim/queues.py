@@ -86,63 +86,59 @@ def _on_duty(until: np.ndarray, t: float) -> float:  # pragma: no cover - compil
 
 
 @numba.njit(cache=True)
-def _first_fit(a: float, service: float, patience: float, busy: np.ndarray, longest: float,
-               servers: np.ndarray, free: np.ndarray, until: np.ndarray
-               ) -> tuple[float, int]:  # pragma: no cover - compiled
-    """The earliest start at or after ``a``, on duty, of a service that fits between the busy
-    intervals (``busy``: start, end, server; sorted by start, none longer than ``longest``) of
-    one of ``servers``, and that server: one pass over the intervals, following each server's
-    gaps. Gaps are looked for up to the contact's patience, and at most a day ahead; a server
-    with none by then is offered at its ``free`` time, after all its intervals (so the pass
-    stays short even when a line's backlog runs days ahead)."""
-    count = until.shape[0]
-    t = np.full(count, np.inf)
-    done = np.ones(count, dtype=np.bool_)
-    for k in servers:
-        t[k], done[k] = _on_duty(until[k], a), False
-    first = np.searchsorted(busy[:, 0], a - longest)  # those starting earlier ended before a
-    latest = a + min(patience, MINUTES_PER_DAY)  # the latest start looked for in the gaps
-    for j in range(first, busy.shape[0]):
-        if busy[j, 0] >= latest + service:
-            break  # no later interval can stop a start by `latest`
-        k = int(busy[j, 2])
-        if done[k] or busy[j, 1] <= t[k]:
-            continue
-        if t[k] + service <= busy[j, 0]:
-            done[k] = True  # fits before this interval
+def _earliest_fit(a: float, service: float, latest: float, gaps: np.ndarray, count: int,
+                  free: float, until: np.ndarray) -> tuple[float, int]:  # pragma: no cover
+    """One server's earliest start at or after ``a``, on duty, of a service that fits in one of
+    its idle ``gaps`` (``gaps[:count]``: start, end; sorted, disjoint), looked for up to the
+    start ``latest``; else after everything it has (its ``free`` time). Returns the start and
+    the gap used (−1: after everything)."""
+    low, high = 0, count  # the first gap that ends after a
+    while low < high:
+        middle = (low + high) // 2
+        if gaps[middle, 1] <= a:
+            low = middle + 1
         else:
-            t[k] = _on_duty(until[k], busy[j, 1])
-    for k in servers:
-        if t[k] > latest:  # none in time: after everything the server has
-            t[k] = _on_duty(until[k], max(t[k], free[k]))
-    best = -1
-    for k in servers:
-        if best < 0 or t[k] < t[best] or (t[k] == t[best] and k < best):
-            best = k
-    return (np.inf, -1) if best < 0 else (t[best], best)
+            high = middle
+    for m in range(low, count):
+        t = _on_duty(until, max(a, gaps[m, 0]))
+        if t > latest:
+            break
+        if t + service <= gaps[m, 1]:
+            return t, m
+    return _on_duty(until, max(a, free)), -1
 
 
 @numba.njit(cache=True)
-def _record(busy: np.ndarray, n: int, start: float, end: float,
-            server: int) -> None:  # pragma: no cover - compiled
-    """Insert a busy interval into ``busy[:n]``, kept sorted by start (at the end, for first
-    come first served)."""
-    i = n
-    while i > 0 and busy[i - 1, 0] > start:
-        busy[i] = busy[i - 1]
-        i -= 1
-    busy[i, 0], busy[i, 1], busy[i, 2] = start, end, server
+def _occupy(gaps: np.ndarray, count: int, m: int, start: float,
+            end: float) -> int:  # pragma: no cover - compiled
+    """Serve from ``start`` to ``end`` inside gap ``m``: what is left of it on either side stays
+    a gap. Returns the new number of gaps (room for one more is needed)."""
+    before, after = start > gaps[m, 0], end < gaps[m, 1]
+    if before and after:
+        gaps[m + 2:count + 1] = gaps[m + 1:count].copy()
+        gaps[m + 1, 0], gaps[m + 1, 1] = end, gaps[m, 1]
+        gaps[m, 1] = start
+        return count + 1
+    if before:
+        gaps[m, 1] = start
+    elif after:
+        gaps[m, 0] = end
+    else:
+        gaps[m:count - 1] = gaps[m + 1:count].copy()
+        return count - 1
+    return count
 
 
 @numba.njit(cache=True)
-def _serve(order: np.ndarray, line: np.ndarray, arrival: np.ndarray, service: np.ndarray,
-           patience: np.ndarray, free: np.ndarray, until: np.ndarray, busy: np.ndarray,
-           busy_count: np.ndarray, longest: np.ndarray, latest: np.ndarray, start: np.ndarray,
-           abandoned: np.ndarray) -> None:  # pragma: no cover - compiled
-    """First come, first served over ``arrival`` (minutes since day 0) in the arrival
-    ``order``, each contact in its ``line``: fills ``start`` and ``abandoned``, advances the
-    servers' ``free`` times and records each service as a busy interval (``busy[q, j]`` =
-    start, end, server, sorted by start).
+def _serve(first: int, line: np.ndarray, arrival: np.ndarray, service: np.ndarray,
+           patience: np.ndarray, free: np.ndarray, until: np.ndarray, gaps: np.ndarray,
+           gap_count: np.ndarray, latest: np.ndarray, start: np.ndarray,
+           abandoned: np.ndarray) -> int:  # pragma: no cover - compiled
+    """First come, first served over ``arrival`` (minutes since day 0, sorted) from contact
+    ``first`` on, each contact in its ``line``: fills ``start`` and ``abandoned``, advances the
+    servers' ``free`` times and keeps each server's idle gaps before its free time
+    (``gaps[q, k, :gap_count[q, k]]``: start, end). Returns the contact it stopped at: the
+    end, unless a server had no room for another gap.
 
     Each line keeps its servers in a binary heap by the earliest time each could start a
     contact. A server found off duty at that time is moved to its next time on duty and the
@@ -151,15 +147,16 @@ def _serve(order: np.ndarray, line: np.ndarray, arrival: np.ndarray, service: np
 
     A contact that arrives before the ``latest`` arrival a line has already served (it comes
     from a later batch of the same day) cannot be first come, first served: it takes the
-    earliest gap between the busy intervals that fits it, on any server (first fit), so those
-    served before it keep their places.
+    earliest gap that fits it on any server (first fit; looked for up to its patience, and at
+    most a day ahead, else after everything a server has), so those served before it keep
+    their places.
     """
     lines, count = free.shape
     key = np.empty((lines, count))
     server = np.empty((lines, count), dtype=np.int64)
     size = np.zeros(lines, dtype=np.int64)
     arriving = np.zeros(lines, dtype=np.bool_)
-    for i in range(line.shape[0]):
+    for i in range(first, line.shape[0]):
         arriving[line[i]] = True
     for q in np.flatnonzero(arriving):  # servers ever on duty, by free time (sorted: a heap)
         on = np.array([k for k in range(count) if until[q, k, 0] < np.inf], dtype=np.int64)
@@ -167,9 +164,10 @@ def _serve(order: np.ndarray, line: np.ndarray, arrival: np.ndarray, service: np
         size[q] = len(by_free)
         server[q, :len(by_free)] = by_free
         key[q, :len(by_free)] = free[q, by_free]
-    for i in order:
+    room = gaps.shape[2]
+    for i in range(first, arrival.shape[0]):
         q, a = line[i], arrival[i]
-        t, k = np.inf, -1
+        t, k, m = np.inf, -1, -1
         if a >= latest[q]:
             latest[q] = a
             while size[q] > 0:
@@ -181,38 +179,54 @@ def _serve(order: np.ndarray, line: np.ndarray, arrival: np.ndarray, service: np
                 key[q, 0] = on_duty  # off duty at t: next on duty then
                 _sift_down(key[q], server[q], size[q])
         else:
-            t, k = _first_fit(a, service[i], patience[i], busy[q, :busy_count[q]], longest[q],
-                              server[q, :size[q]], free[q], until[q])
+            window = a + min(patience[i], MINUTES_PER_DAY)
+            for j in range(count):  # by server number: the first that can start at a wins
+                if until[q, j, 0] == np.inf:
+                    continue  # never on duty
+                s, g = _earliest_fit(a, service[i], window, gaps[q, j], gap_count[q, j],
+                                     free[q, j], until[q, j])
+                if s < t:
+                    t, k, m = s, j, g
+                    if t == a:
+                        break
         if k < 0 or t - a > patience[i]:
             abandoned[i] = True
             start[i] = a + patience[i]
             continue
+        if gap_count[q, k] == room:
+            return i  # no room for another gap: more, and carry on from here
         abandoned[i] = False
         start[i] = t
-        _record(busy[q], busy_count[q], t, t + service[i], k)
-        busy_count[q] += 1
-        longest[q] = max(longest[q], service[i])
-        if t + service[i] > free[q, k]:
-            free[q, k] = t + service[i]
-            for j in range(size[q]):  # the server's place in the heap (the root, but for gaps)
-                if server[q, j] == k:
-                    if free[q, k] > key[q, j]:
-                        key[q, j] = free[q, k]
-                        _sift_down(key[q], server[q], size[q], j)
-                    break
+        end = t + service[i]
+        if m >= 0:
+            gap_count[q, k] = _occupy(gaps[q, k], gap_count[q, k], m, t, end)
+            continue
+        if t > free[q, k]:  # idle until t
+            gaps[q, k, gap_count[q, k]] = free[q, k], t
+            gap_count[q, k] += 1
+        free[q, k] = end
+        for j in range(size[q]):  # the server's place in the heap (the root, but for gaps)
+            if server[q, j] == k:
+                if end > key[q, j]:
+                    key[q, j] = end
+                    _sift_down(key[q], server[q], size[q], j)
+                break
+    return arrival.shape[0]
 
 
 @numba.njit(cache=True)
-def _forget(busy: np.ndarray, busy_count: np.ndarray,
+def _forget(gaps: np.ndarray, gap_count: np.ndarray,
             since: float) -> None:  # pragma: no cover - compiled
-    """Drop the busy intervals that end by ``since``, keeping the others in order."""
-    for q in range(busy.shape[0]):
-        kept = 0
-        for j in range(busy_count[q]):
-            if busy[q, j, 1] > since:
-                busy[q, kept] = busy[q, j]
-                kept += 1
-        busy_count[q] = kept
+    """Drop the gaps that end by ``since``, keeping the others in order."""
+    for q in range(gaps.shape[0]):
+        for k in range(gaps.shape[1]):
+            n = gap_count[q, k]
+            gone = 0
+            while gone < n and gaps[q, k, gone, 1] <= since:
+                gone += 1
+            if gone:
+                gaps[q, k, :n - gone] = gaps[q, k, gone:n].copy()
+                gap_count[q, k] = n - gone
 
 
 @dataclass
@@ -231,7 +245,7 @@ class ServiceLines:
         servers: for each line, servers on duty by hour of the week (see
             :func:`weekly_servers`).
         earlier: the lines of an earlier set-up (a strategy's start) to carry over: who is
-            busy until when, and the day's busy intervals; servers added now are free now.
+            busy until when, and the gaps between; servers added now are free now.
     """
 
     def __init__(self, servers: list[np.ndarray], earlier: ServiceLines | None = None) -> None:
@@ -240,19 +254,17 @@ class ServiceLines:
         self.weekday_hours = np.array([servers.reshape(7, 24).sum(axis=1) for servers in servers],
                                       dtype=float).reshape(len(servers), 7)
         self.free = np.zeros(self.until.shape[:2])
-        self.busy = np.zeros((len(servers), 64, 3))  # per line: start, end, server
-        self.busy_count = np.zeros(len(servers), dtype=np.int64)
-        self.longest = np.zeros(len(servers))  # longest service recorded, per line
+        self.gaps = np.zeros((*self.free.shape, 8, 2))  # per line and server: start, end
+        self.gap_count = np.zeros(self.free.shape, dtype=np.int64)
         self.latest = np.full(len(servers), -np.inf)  # latest arrival served, per line
-        self.forgotten_before = -np.inf  # busy intervals ending before this are gone
+        self.forgotten_before = -np.inf  # gaps ending before this are gone
         if earlier is not None:
-            k = min(earlier.free.shape[1], self.free.shape[1])
-            lines = min(len(earlier.free), len(self.free))
+            lines, k = (min(a, b) for a, b in zip(earlier.free.shape, self.free.shape,
+                                                    strict=True))
             self.free[:lines, :k] = earlier.free[:lines, :k]
-            self.busy = np.zeros((len(servers), earlier.busy.shape[1], 3))
-            self.busy[:lines] = earlier.busy[:lines]
-            self.busy_count[:lines] = earlier.busy_count[:lines]
-            self.longest[:lines] = earlier.longest[:lines]
+            self.gaps = np.zeros((*self.free.shape, *earlier.gaps.shape[2:]))
+            self.gaps[:lines, :k] = earlier.gaps[:lines, :k]
+            self.gap_count[:lines, :k] = earlier.gap_count[:lines, :k]
             self.latest[:lines] = earlier.latest[:lines]
             self.forgotten_before = earlier.forgotten_before
 
@@ -261,29 +273,28 @@ class ServiceLines:
         """Queue contacts arriving in ``line`` at minutes ``arrival`` (since day 0, any order)
         with their service times and patiences (minutes). Later calls should bring later
         arrivals; one that does not is fitted into the gaps (see :func:`_serve`). ``since``:
-        no later call brings an arrival before this minute (busy intervals that end before it
-        are forgotten)."""
-        self._forget_before(since)
-        self._make_room(np.bincount(line, minlength=len(self.servers)))
+        no later call brings an arrival before this minute (gaps that end before it are
+        forgotten)."""
+        if since > self.forgotten_before:
+            self.forgotten_before = since
+            _forget(self.gaps, self.gap_count, since)
+        order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
+        arriving = [np.ascontiguousarray(x[order]) for x in (line, arrival, service, patience)]
         start = np.empty(len(arrival))
         abandoned = np.empty(len(arrival), dtype=np.bool_)
-        _serve(np.argsort(arrival),  # ties (equal minutes) are as good as impossible
-               line, arrival, service, patience, self.free, self.until, self.busy,
-               self.busy_count, self.longest, self.latest, start, abandoned)
-        return Served(start=start, wait=start - arrival, abandoned=abandoned)
-
-    def _forget_before(self, since: float) -> None:
-        if since <= self.forgotten_before:
-            return
-        self.forgotten_before = since
-        _forget(self.busy, self.busy_count, since)
-
-    def _make_room(self, arriving: np.ndarray) -> None:
-        needed = int((self.busy_count + arriving).max(initial=0))
-        if needed > self.busy.shape[1]:
-            grown = np.zeros((len(self.servers), max(needed, 2 * self.busy.shape[1]), 3))
-            grown[:, :self.busy.shape[1]] = self.busy
-            self.busy = grown
+        done = 0
+        while done < len(arrival):
+            done = _serve(done, *arriving, self.free, self.until, self.gaps, self.gap_count,
+                          self.latest, start, abandoned)
+            if done < len(arrival):  # a server ran out of room for gaps
+                grown = np.zeros((*self.gaps.shape[:2], 2 * self.gaps.shape[2], 2))
+                grown[:, :, :self.gaps.shape[2]] = self.gaps
+                self.gaps = grown
+        served = Served(start=np.empty_like(start), wait=np.empty_like(start),
+                        abandoned=np.empty_like(abandoned))
+        served.start[order], served.abandoned[order] = start, abandoned
+        served.wait[order] = start - arriving[1]
+        return served
 
     def server_hours(self, day: int) -> np.ndarray:
         """Server-hours on duty during ``day``, per line (for staff cost and utilisation)."""
