@@ -255,11 +255,9 @@ class JourneyModel(mesa.Model):
         for _ in range(MAX_HOPS_PER_DAY):
             if not len(moving):
                 return
-            at = p.at[moving].astype(np.int64)
-            done = graph.is_exit[at]
-            self.today.finishing.append(moving[done])
-            moving, at = moving[~done], at[~done]
-            serial = self.step_of(moving)
+            finished, moving, at, serial = _hop(moving, p.at, graph.is_exit, p.journeys,
+                                                p.journey_moments)
+            self.today.finishing.append(finished)
             nxt = graph.targets[at, 0]  # where only one edge leaves, there is nothing to draw
             forks = graph.forks[at]
             if forks.any():
@@ -289,8 +287,7 @@ class JourneyModel(mesa.Model):
         of a move, so that the k-th step of the j-th journey draws the same numbers whatever
         day it falls on (common random numbers survive a strategy that shifts journeys)."""
         p = self.people
-        step = p.journey_moments[who].astype(np.uint64)
-        return (p.journeys[who].astype(np.uint64) << np.uint64(16)) | step
+        return _steps(who, p.journeys, p.journey_moments)
 
     def meet(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray) -> None:
         """Moments of truth: customers ``who`` arrive at touchpoints ``tp`` (at step ``serial``
@@ -315,14 +312,11 @@ class JourneyModel(mesa.Model):
         trouble = bool(problem.any())
         felt = self.judge(who, tp, quality, problem, wait, remember=not trouble)
         if trouble:  # complainers' bad moments wait for care's answer (cxsim.service)
-            had = np.flatnonzero(problem)
-            complains = self.service.complain(
-                who[had], felt[had], p.traits["complain_propensity"][who[had]],
-                self.streams.uniform("complain", who[had], serial=serial[had]), day)
-            remember = np.ones(len(who), dtype=bool)
-            remember[had[complains]] = False
-            world.memory.remember(p.memory, who[remember], felt[remember])
-            self.today.problems += len(had)
+            complains = self.service.complain(who, problem, felt,
+                                              p.traits["complain_propensity"],
+                                              self.streams.key("complain"), serial, day)
+            world.memory.remember(p.memory, who[~complains], felt[~complains])
+            self.today.problems += int(problem.sum())
             self.today.complaints += int(complains.sum())
         reviews = world.scenario.reviews  # first-timers reading the rating expect more or less
         _enter(who, tp, quality, day, reviews.expectation_influence * (
@@ -646,6 +640,36 @@ class JourneyModel(mesa.Model):
             "adopted": self.adopted,
             "nps": nps(scores) if len(scores) else None,
         })
+
+
+@numba.njit(cache=True, inline="always")
+def _step(journey: int, moment: int) -> np.uint64:  # pragma: no cover - compiled
+    """The serial of :meth:`JourneyModel.step_of`: journey number << 16 | step."""
+    return (np.uint64(journey) << np.uint64(16)) | np.uint64(moment)
+
+
+@numba.njit(cache=True)
+def _steps(who: np.ndarray, journeys: np.ndarray,
+           moments: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    serial = np.empty(who.shape[0], dtype=np.uint64)
+    for i in range(who.shape[0]):
+        serial[i] = _step(journeys[who[i]], moments[who[i]])
+    return serial
+
+
+@numba.njit(cache=True)
+def _hop(moving: np.ndarray, at: np.ndarray, is_exit: np.ndarray, journeys: np.ndarray,
+         moments: np.ndarray
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Customers ``moving`` at an exit have finished; the others move on: returns those
+    finished, those moving on, where they stand and the serial of their next step."""
+    here = np.empty(moving.shape[0], dtype=np.int64)
+    done = np.empty(moving.shape[0], dtype=np.bool_)
+    for i in range(moving.shape[0]):
+        here[i] = at[moving[i]]
+        done[i] = is_exit[here[i]]
+    onward = moving[~done]
+    return moving[done], onward, here[~done], _steps(onward, journeys, moments)
 
 
 @numba.njit(cache=True)

@@ -43,7 +43,7 @@ import numpy as np
 from cxsim.distributions import Constant, DistributionTable
 from cxsim.queues import HOURS_PER_WEEK, MINUTES_PER_DAY, Served, ServiceLines, weekly_servers
 from cxsim.scenario import Scenario, Service
-from cxsim.streams import Streams
+from cxsim.streams import Streams, slot_uniform
 
 MAX_PATIENCE_RATIO = 2.0
 """A wait counts against a contact at most twice a full patience (for waits across nights)."""
@@ -238,19 +238,17 @@ class ServiceDesk:
         self.failures[who] = 0
         self.answer_low[who], self.answer_high[who] = np.inf, -np.inf
 
-    def complain(self, who: np.ndarray, felt: np.ndarray, propensity: np.ndarray,
-                 u: np.ndarray, day: int) -> np.ndarray:
-        """Customers ``who`` just had a problem (bad moments ``felt``): those who complain
-        (draw ``u`` below their ``propensity``, no episode already open) open an episode with a
-        first contact today, and their bad moment is held back. Returns who complains (mask)."""
-        self.problems[who] += 1
-        self.failures[who] += 1
-        complains = (u < propensity) & ~self.open[who] if self.desks.anyone_complains else (
-            np.zeros(len(who), dtype=bool))
+    def complain(self, who: np.ndarray, problem: np.ndarray, felt: np.ndarray,
+                 propensity: np.ndarray, key: np.uint64, serial: np.ndarray,
+                 day: int) -> np.ndarray:
+        """Customers ``who`` just met their touchpoints, some with a ``problem`` (bad moments
+        ``felt``): those who complain (their draw of stream ``key`` at ``serial`` below their
+        ``propensity``, no episode already open) open an episode with a first contact today,
+        and their bad moment is held back. Returns who complains (mask over ``who``)."""
+        complains = np.zeros(len(who), dtype=np.bool_)
+        _complain(who, problem, felt, propensity, key, serial, self.desks.anyone_complains,
+                  self.problems, self.failures, self.open, self.held, self.complaints, complains)
         opening = who[complains]
-        self.open[opening] = True
-        self.held[opening] = felt[complains]
-        self.complaints[opening] += 1
         self.schedule(opening, np.full(len(opening), -1), np.ones(len(opening), np.int8), day)
         return complains
 
@@ -390,6 +388,24 @@ class ServiceDesk:
             self.in_time += int(((calls.wait <= self.desks.target_minutes[calls.tp])
                                  & ~calls.abandoned).sum())
         return closing, escalated
+
+
+@numba.njit(cache=True)
+def _complain(who: np.ndarray, problem: np.ndarray, felt: np.ndarray, propensity: np.ndarray,
+              key: np.uint64, serial: np.ndarray, anyone: bool, problems: np.ndarray,
+              failures: np.ndarray, open_: np.ndarray, held: np.ndarray, complaints: np.ndarray,
+              complains: np.ndarray) -> None:  # pragma: no cover - compiled
+    """The episodes :meth:`ServiceDesk.complain` opens, one customer at a time."""
+    for i in range(who.shape[0]):
+        if not problem[i]:
+            continue
+        w = who[i]
+        problems[w] += 1
+        failures[w] += 1
+        if anyone and not open_[w] and slot_uniform(w, serial[i], key) < propensity[w]:
+            open_[w] = complains[i] = True
+            held[w] = felt[i]
+            complaints[w] += 1
 
 
 @numba.njit(cache=True)
