@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 
 from cxsim.network import SocialNetwork
@@ -46,17 +47,10 @@ class Awareness:
         """Prospects who become aware today (in row order), given today's promotion chance,
         imitation rate and the number of customers (the adopters) at the start of the day."""
         rate = -math.log1p(-promotion) if promotion < 1 else math.inf
-        steps = STEPS_PER_DAY if imitation > 0 else 1
         start = self.passed
-
-        def hazard_rate(passed: int) -> float:
-            return rate + imitation * (customers + passed - start) / population
-
-        for _ in range(steps):  # Heun's method: the rate at both ends of the step, averaged
-            now = hazard_rate(self.passed)
-            ahead = self._passed_at(self.hazard + now / steps)
-            self.hazard += (now + hazard_rate(ahead)) / 2 / steps
-            self.passed = self._passed_at(self.hazard)
+        self.hazard, self.passed = _integrate(self.thresholds, self.hazard, self.passed, rate,
+                                              imitation, customers, population,
+                                              STEPS_PER_DAY if imitation > 0 else 1)
         aware = np.sort(self.who[start:self.passed])
         return aware[~self.converted[aware]]
 
@@ -64,8 +58,23 @@ class Awareness:
         """Prospects ``aware`` were made aware otherwise (told by a customer), from ``day``."""
         self.converted[aware] = True
 
-    def _passed_at(self, hazard: float) -> int:
-        return int(np.searchsorted(self.thresholds, hazard, side="right"))
+
+
+@numba.njit(cache=True)
+def _integrate(thresholds: np.ndarray, hazard: float, passed: int, rate: float,
+               imitation: float, customers: int, population: int,
+               steps: int) -> tuple[float, int]:  # pragma: no cover - compiled
+    """One day of H' = λ = r + q·F by Heun's method in ``steps`` steps (the rate at both ends
+    of a step, averaged), F counting the ``customers`` at the start of the day and the
+    prospects who passed their (sorted) ``thresholds`` since. Returns H and how many passed."""
+    start = passed
+    for _ in range(steps):
+        now = rate + imitation * (customers + passed - start) / population
+        ahead = np.searchsorted(thresholds, hazard + now / steps, side="right")
+        later = rate + imitation * (customers + ahead - start) / population
+        hazard += (now + later) / 2 / steps
+        passed = np.searchsorted(thresholds, hazard, side="right")
+    return hazard, passed
 
 
 def thresholds(u: np.ndarray) -> np.ndarray:

@@ -215,6 +215,24 @@ def _serve(first: int, line: np.ndarray, arrival: np.ndarray, service: np.ndarra
 
 
 @numba.njit(cache=True)
+def _serve_in_order(first: int, order: np.ndarray, line: np.ndarray, arrival: np.ndarray,
+                    service: np.ndarray, patience: np.ndarray, free: np.ndarray,
+                    until: np.ndarray, gaps: np.ndarray, gap_count: np.ndarray,
+                    latest: np.ndarray, start: np.ndarray,
+                    abandoned: np.ndarray) -> int:  # pragma: no cover - compiled
+    """:func:`_serve` on contacts given in any order: copied in arrival ``order``, and the
+    results put back. Returns the contact (in arrival order) it stopped at."""
+    ordered_start = np.empty(order.shape[0])
+    ordered_abandoned = np.empty(order.shape[0], dtype=np.bool_)
+    done = _serve(first, line[order], arrival[order], service[order], patience[order], free,
+                  until, gaps, gap_count, latest, ordered_start, ordered_abandoned)
+    for j in range(first, done):
+        start[order[j]] = ordered_start[j]
+        abandoned[order[j]] = ordered_abandoned[j]
+    return done
+
+
+@numba.njit(cache=True)
 def _forget(gaps: np.ndarray, gap_count: np.ndarray,
             since: float) -> None:  # pragma: no cover - compiled
     """Drop the gaps that end by ``since``, keeping the others in order."""
@@ -254,6 +272,7 @@ class ServiceLines:
         self.weekday_hours = np.array([servers.reshape(7, 24).sum(axis=1) for servers in servers],
                                       dtype=float).reshape(len(servers), 7)
         self.free = np.zeros(self.until.shape[:2])
+        self.staffed = np.maximum((self.until[:, :, 0] < np.inf).sum(axis=1), 1)  # per line
         self.gaps = np.zeros((*self.free.shape, 8, 2))  # per line and server: start, end
         self.gap_count = np.zeros(self.free.shape, dtype=np.int64)
         self.latest = np.full(len(servers), -np.inf)  # latest arrival served, per line
@@ -278,23 +297,27 @@ class ServiceLines:
         if since > self.forgotten_before:
             self.forgotten_before = since
             _forget(self.gaps, self.gap_count, since)
-        order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
-        arriving = [np.ascontiguousarray(x[order]) for x in (line, arrival, service, patience)]
         start = np.empty(len(arrival))
         abandoned = np.empty(len(arrival), dtype=np.bool_)
+        order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
+        # a contact adds at most one gap: room for twice each server's share, as a rule
+        share = np.bincount(line, minlength=len(self.servers)) / self.staffed
+        self._make_room(int(self.gap_count.max(initial=0) + 2 * share.max(initial=0)) + 1)
         done = 0
         while done < len(arrival):
-            done = _serve(done, *arriving, self.free, self.until, self.gaps, self.gap_count,
-                          self.latest, start, abandoned)
-            if done < len(arrival):  # a server ran out of room for gaps
-                grown = np.zeros((*self.gaps.shape[:2], 2 * self.gaps.shape[2], 2))
-                grown[:, :, :self.gaps.shape[2]] = self.gaps
-                self.gaps = grown
-        served = Served(start=np.empty_like(start), wait=np.empty_like(start),
-                        abandoned=np.empty_like(abandoned))
-        served.start[order], served.abandoned[order] = start, abandoned
-        served.wait[order] = start - arriving[1]
-        return served
+            done = _serve_in_order(done, order, line, arrival, service, patience, self.free,
+                                   self.until, self.gaps, self.gap_count, self.latest, start,
+                                   abandoned)
+            if done < len(arrival):  # a server ran out of room for gaps after all
+                self._make_room(2 * self.gaps.shape[2])
+        return Served(start=start, wait=start - arrival, abandoned=abandoned)
+
+    def _make_room(self, gaps: int) -> None:
+        """Room for at least ``gaps`` gaps per server."""
+        if gaps > self.gaps.shape[2]:
+            grown = np.zeros((*self.gaps.shape[:2], max(gaps, 2 * self.gaps.shape[2]), 2))
+            grown[:, :, :self.gaps.shape[2]] = self.gaps
+            self.gaps = grown
 
     def server_hours(self, day: int) -> np.ndarray:
         """Server-hours on duty during ``day``, per line (for staff cost and utilisation)."""
