@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from cxsim.network import SocialNetwork
 from cxsim.scenario import WordOfMouth
-from cxsim.streams import Streams
+from cxsim.streams import Streams, slot_uniform
 
 
 @dataclass(frozen=True)
@@ -61,18 +62,34 @@ def talk(talkers: np.ndarray, evaluation: np.ndarray, talkativeness: np.ndarray,
 def _tell_anyone(senders: np.ndarray, valence: np.ndarray, serial: np.ndarray,
                  spec: WordOfMouth, streams: Streams, population: int) -> Messages:
     """On a fully mixed population: ``audience`` random people each (rounded by chance)."""
-    whole = int(spec.audience)
-    extra = streams.uniform("audience", senders, serial=serial) < spec.audience - whole
-    count = whole + extra.astype(np.int64)
-    owner = np.repeat(np.arange(len(senders)), count)
-    nth = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
-    key = (serial[owner].astype(np.int64) << 10) + nth  # audience <= 1000 < 2**10
-    u = streams.uniform("receiver", senders[owner], serial=key)
-    receiver = np.minimum((u * population).astype(np.int64), population - 1)
-    keep = receiver != senders[owner]
-    owner, receiver = owner[keep], receiver[keep]
+    owner, receiver = _random_audiences(senders, serial.astype(np.int64), spec.audience,
+                                        streams.key("audience"), streams.key("receiver"),
+                                        population)
     return Messages(senders[owner], receiver, valence[owner], np.zeros(len(owner), dtype=bool),
                     np.full(len(owner), spec.credibility.stranger))
+
+
+@numba.njit(cache=True)
+def _random_audiences(senders: np.ndarray, serial: np.ndarray, audience: float,
+                      audience_key: np.uint64, receiver_key: np.uint64,
+                      population: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """Each sender tells ⌊audience⌋ people, one more with chance audience − ⌊audience⌋; the
+    n-th receiver is drawn at serial · 2¹⁰ + n (audience ≤ 1000 < 2¹⁰); a sender drawn as
+    their own receiver tells nobody there. Returns each message's sender (index into
+    ``senders``) and receiver."""
+    whole = int(audience)
+    owner = np.empty(senders.shape[0] * (whole + 1), dtype=np.int64)
+    receiver = np.empty_like(owner)
+    count = 0
+    for i in range(senders.shape[0]):
+        told = whole + (slot_uniform(senders[i], serial[i], audience_key) < audience - whole)
+        for nth in range(told):
+            u = slot_uniform(senders[i], (serial[i] << 10) + nth, receiver_key)
+            r = min(int(u * population), population - 1)
+            if r != senders[i]:
+                owner[count], receiver[count] = i, r
+                count += 1
+    return owner[:count], receiver[:count]
 
 
 def _tell_contacts(senders: np.ndarray, valence: np.ndarray, serial: np.ndarray,
