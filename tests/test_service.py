@@ -105,6 +105,25 @@ def test_a_later_batch_with_earlier_arrivals_fits_into_the_gaps():
     assert after.start.tolist() == [700.0]  # in order again: first come, first served
 
 
+def test_a_line_that_runs_out_of_room_for_gaps_serves_as_one_that_does_not():
+    rng = np.random.default_rng(5)
+    first, later = np.sort(rng.uniform(0, 1440, 400)), rng.uniform(0, 1440, 300)
+    results = []
+    for roomy in (True, False):
+        queue = ServiceQueue(weekly_servers(3))
+        if not roomy:  # room for a gap or so per server: the pass stops, grows and goes on
+            queue.staffed[:] = 10**9
+        served = [queue.serve(arrivals, rng_copy.exponential(8.0, len(arrivals)),
+                              np.full(len(arrivals), 30.0))
+                  for arrivals, rng_copy in ((first, np.random.default_rng(1)),
+                                             (later, np.random.default_rng(2)))]
+        results.append(np.concatenate([s.start for s in served]))
+        if not roomy:
+            assert queue.gaps.shape[2] > 2  # it did grow
+    assert np.array_equal(results[0], results[1])
+    assert (results[0] >= np.concatenate([first, later])).all()
+
+
 # --------------------------------------------------------------------------------------------
 # as a cxsim service touchpoint
 
