@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 from scipy import stats
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 
 class _Distribution(BaseModel):
@@ -69,12 +69,17 @@ class TruncatedNormal(_Distribution):
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
 
-    def _frozen(self) -> Any:
-        a, b = (self.low - self.mean_) / self.sd, (self.high - self.mean_) / self.sd
-        return stats.truncnorm(a, b, loc=self.mean_, scale=self.sd)
-
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self._frozen().ppf(u)
+        """Inverse CDF: with standard bounds α, β, z = Φ⁻¹(Φ(α) + u·(Φ(β) − Φ(α))), worked
+        in the upper tail (through Φ(−z)) when α > 0, where Φ(α) is close to 1 and would lose
+        digits; bounds so far out that their tail underflows go to scipy's truncnorm."""
+        a, b = (self.low - self.mean_) / self.sd, (self.high - self.mean_) / self.sd
+        upper = a > 0
+        near, far = (ndtr(-a), ndtr(-b)) if upper else (ndtr(a), ndtr(b))
+        if not abs(far - near) > 1e-300:  # the bounds' tail underflows
+            return stats.truncnorm(a, b, loc=self.mean_, scale=self.sd).ppf(u)
+        z = ndtri(near + u * (far - near))
+        return self.mean_ + self.sd * np.clip(-z if upper else z, a, b)
 
 
 class Beta(_Distribution):
