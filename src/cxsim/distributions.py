@@ -228,13 +228,12 @@ class DistributionTable:
     def ppf(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Values for individuals of ``group`` at probabilities ``u``."""
         values = self.loc[group]
-        if len(self.forms) == 1:
-            values = values + self.scale[group] * _STANDARD[self.forms[0]](u)
-        elif self.forms:
-            z, form = np.zeros(len(u)), self.form[group]
-            for f in self.forms:
-                here = form == f
-                z[here] = _STANDARD[f](u[here])
+        if self.forms:
+            z = _STANDARD[self.forms[0]](u)
+            if len(self.forms) > 1:
+                form = self.form[group]
+                for f in self.forms[1:]:
+                    z = np.where(form == f, _STANDARD[f](u), z)
             values = values + self.scale[group] * z
         if self.any_log:
             values = np.where(self.log[group], np.exp(values), values)

@@ -82,13 +82,8 @@ class Population:
     def set_status(self, who: np.ndarray, status: Status) -> None:
         """Move customers ``who`` to ``status``, keeping the head counts per status and the
         attitude total of active customers."""
-        was = self._active(who)
-        self.counts -= np.bincount(self.status[who], minlength=len(Status))
-        self.counts[status] += len(who)
-        self.status[who] = status
-        now = status in (Status.IN_JOURNEY, Status.BETWEEN)
-        changed = ~was if now else was
-        self.active_attitude += (1 if now else -1) * float(self.attitude[who[changed]].sum())
+        self.active_attitude += _set_status(who, int(status), self.status, self.counts,
+                                            self.attitude)
 
     def start_journeys(self, who: np.ndarray, day: int, memory: dict[str, float]) -> None:
         """Customers ``who`` start a journey on ``day``: nothing met yet, and their journey
@@ -240,3 +235,20 @@ def _finish_journeys(who: np.ndarray, discount: np.ndarray, journeys: np.ndarray
         journeys[w] += 1
         at[w] = -1
     return won
+
+
+@numba.njit(cache=True)
+def _set_status(who: np.ndarray, status: int, statuses: np.ndarray, counts: np.ndarray,
+                attitude: np.ndarray) -> float:  # pragma: no cover - compiled
+    """:meth:`Population.set_status` in one pass; returns the change in the attitude total
+    of active customers (in a journey or between journeys)."""
+    change = 0.0
+    active = status == Status.IN_JOURNEY or status == Status.BETWEEN
+    for w in who:
+        was = statuses[w] == Status.IN_JOURNEY or statuses[w] == Status.BETWEEN
+        counts[statuses[w]] -= 1
+        counts[status] += 1
+        statuses[w] = status
+        if was != active:
+            change += attitude[w] if active else -attitude[w]
+    return change
