@@ -151,13 +151,8 @@ class JourneyGraph:
     def choose_entry(self, returning: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Entry touchpoints for customers with uniform draws ``u``; ``returning`` marks those
         who come back for another journey (they use the returning entries)."""
-        first = np.cumsum(self.entry_weights)
-        again = np.cumsum(self.returning_weights)
-        return np.where(
-            returning,
-            np.searchsorted(again, u * again[-1], side="right"),
-            np.searchsorted(first, u * first[-1], side="right"),
-        )
+        return _choose_entry(returning, u, np.cumsum(self.entry_weights),
+                             np.cumsum(self.returning_weights))
 
     def choose_next(
         self, at: np.ndarray, who: np.ndarray, segment: np.ndarray, preference: np.ndarray,
@@ -212,6 +207,18 @@ class JourneyGraph:
         start = self.entry_weights / self.entry_weights.sum()
         shares = start[transient] @ fundamental @ r + start[exits]
         return {self.ids[e]: float(s) for e, s in zip(exits, shares, strict=True)}
+
+
+@numba.njit(cache=True)
+def _choose_entry(returning: np.ndarray, u: np.ndarray, first: np.ndarray,
+                  again: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Where u · total falls in the cumulative entry weights (``again`` for those
+    ``returning``)."""
+    entry = np.empty(u.shape[0], dtype=np.int64)
+    for i in range(u.shape[0]):
+        weights = again if returning[i] else first
+        entry[i] = np.searchsorted(weights, u[i] * weights[-1], side="right")
+    return entry
 
 
 @numba.njit(cache=True)

@@ -319,11 +319,8 @@ class JourneyModel(mesa.Model):
             self.today.problems += int(problem.sum())
             self.today.complaints += int(complains.sum())
         reviews = world.scenario.reviews  # first-timers reading the rating expect more or less
-        _enter(who, tp, quality, day, reviews.expectation_influence * (
-                   self.rating - reviews.initial_rating), graph.rated, graph.duration_days,
-               graph.revenue, graph.sells, graph.cost_per_visit, p.journeys, p.existing,
-               p.expectation, p.at, p.due_day, p.journey_quality, p.journey_moments,
-               p.journey_revenue, p.journey_bought, p.journey_cost)
+        p.enter(who, tp, quality, day, graph,
+                reviews.expectation_influence * (self.rating - reviews.initial_rating))
 
     def experience(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray,
                    quality: np.ndarray) -> np.ndarray:
@@ -554,14 +551,11 @@ class JourneyModel(mesa.Model):
     def make_aware(self, told: np.ndarray, chance: float) -> None:
         """Prospects among ``told`` (one entry per positive message) become aware with
         ``chance`` per message, and start a first journey tomorrow."""
-        told = told[self.people.status[told] == Status.PROSPECT]
-        if not len(told):
-            return
-        prospects, messages = np.unique(told, return_counts=True)
-        u = self.streams.uniform("told_aware", prospects, self.today.day)
-        aware = prospects[u < 1.0 - (1.0 - chance) ** messages]
-        self.awareness.convert(aware, self.today.day + 1)
-        self.told_aware = aware
+        aware = _told_aware(told, self.people.status, int(Status.PROSPECT), chance,
+                            self.streams.key("told_aware", self.today.day))
+        if len(aware):
+            self.awareness.convert(aware, self.today.day + 1)
+            self.told_aware = aware
 
     def review(self) -> None:
         """Some customers back from a journey post a public review, more likely after an
@@ -673,6 +667,26 @@ def _hop(moving: np.ndarray, at: np.ndarray, is_exit: np.ndarray, journeys: np.n
 
 
 @numba.njit(cache=True)
+def _told_aware(told: np.ndarray, status: np.ndarray, prospect: int, chance: float,
+                key: np.uint64) -> np.ndarray:  # pragma: no cover - compiled
+    """The prospects (``status`` = ``prospect``) among ``told`` (one entry per message) who
+    become aware: told m times, with chance 1 − (1 − chance)^m, drawn from stream ``key``;
+    in row order."""
+    prospects = np.sort(told[status[told] == prospect])
+    aware = np.empty(prospects.shape[0], dtype=prospects.dtype)
+    count, i = 0, 0
+    while i < prospects.shape[0]:
+        j = i
+        while j < prospects.shape[0] and prospects[j] == prospects[i]:
+            j += 1
+        if slot_uniform(prospects[i], 0, key) < 1.0 - (1.0 - chance) ** np.float64(j - i):
+            aware[count] = prospects[i]
+            count += 1
+        i = j
+    return aware[:count]
+
+
+@numba.njit(cache=True)
 def _experience(who: np.ndarray, tp: np.ndarray, serial: np.ndarray, quality: np.ndarray,
                 problem_key: np.uint64, prevent_key: np.uint64, probability: np.ndarray,
                 strain: np.ndarray, prevented: np.ndarray, severity: np.ndarray,
@@ -693,30 +707,6 @@ def _experience(who: np.ndarray, tp: np.ndarray, serial: np.ndarray, quality: np
         quality[i] -= problem[i] * severity[t]
         quality[i] += personalisation[t] * np.float64(response[w])
         quality[i] -= premium[t] * np.float64(sensitivity[w])
-
-
-@numba.njit(cache=True)
-def _enter(who: np.ndarray, tp: np.ndarray, quality: np.ndarray, day: int, rating_shift: float,
-           rated: np.ndarray, duration: np.ndarray, revenue: np.ndarray, sells: np.ndarray,
-           cost: np.ndarray, journeys: np.ndarray, existing: np.ndarray,
-           expectation: np.ndarray, at: np.ndarray, due_day: np.ndarray,
-           journey_quality: np.ndarray, journey_moments: np.ndarray,
-           journey_revenue: np.ndarray, journey_bought: np.ndarray,
-           journey_cost: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Customers ``who`` are now at ``tp``: due to leave it after its duration, with its
-    quality, revenue, purchase and cost added to their journeys; first-timers at a touchpoint
-    that shows the rating expect ``rating_shift`` more."""
-    for i in range(who.shape[0]):
-        w, t = who[i], tp[i]
-        if rated[t] and journeys[w] == 0 and not existing[w]:
-            expectation[w] += rating_shift
-        at[w] = t
-        due_day[w] = day + duration[t]
-        journey_quality[w] += quality[i]
-        journey_moments[w] += 1
-        journey_revenue[w] += revenue[t]
-        journey_bought[w] |= sells[t]
-        journey_cost[w] += cost[t]
 
 
 def nps(scores: np.ndarray) -> float:

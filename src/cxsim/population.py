@@ -16,6 +16,7 @@ import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
+from cxsim.graph import JourneyGraph
 from cxsim.scenario import Scenario, Segment
 from cxsim.streams import Streams
 
@@ -84,6 +85,18 @@ class Population:
         attitude total of active customers."""
         self.active_attitude += _set_status(who, int(status), self.status, self.counts,
                                             self.attitude)
+
+    def enter(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray, day: int,
+              graph: JourneyGraph, rating_shift: float) -> None:
+        """Customers ``who`` are now at touchpoints ``tp`` of ``graph``, where they met
+        ``quality``: due to leave after its duration, with its quality, revenue, purchase and
+        cost added to their journeys; first-timers at a touchpoint that shows the public
+        rating expect ``rating_shift`` more."""
+        _enter(who, tp, quality, day, rating_shift, graph.rated, graph.duration_days,
+               graph.revenue, graph.sells, graph.cost_per_visit, self.journeys, self.existing,
+               self.expectation, self.at, self.due_day, self.journey_quality,
+               self.journey_moments, self.journey_revenue, self.journey_bought,
+               self.journey_cost)
 
     def start_journeys(self, who: np.ndarray, day: int, memory: dict[str, float]) -> None:
         """Customers ``who`` start a journey on ``day``: nothing met yet, and their journey
@@ -252,3 +265,24 @@ def _set_status(who: np.ndarray, status: int, statuses: np.ndarray, counts: np.n
         if was != active:
             change += attitude[w] if active else -attitude[w]
     return change
+
+
+@numba.njit(cache=True)
+def _enter(who: np.ndarray, tp: np.ndarray, quality: np.ndarray, day: int, rating_shift: float,
+           rated: np.ndarray, duration: np.ndarray, revenue: np.ndarray, sells: np.ndarray,
+           cost: np.ndarray, journeys: np.ndarray, existing: np.ndarray,
+           expectation: np.ndarray, at: np.ndarray, due_day: np.ndarray,
+           journey_quality: np.ndarray, journey_moments: np.ndarray,
+           journey_revenue: np.ndarray, journey_bought: np.ndarray,
+           journey_cost: np.ndarray) -> None:  # pragma: no cover - compiled
+    for i in range(who.shape[0]):
+        w, t = who[i], tp[i]
+        if rated[t] and journeys[w] == 0 and not existing[w]:
+            expectation[w] += rating_shift
+        at[w] = t
+        due_day[w] = day + duration[t]
+        journey_quality[w] += quality[i]
+        journey_moments[w] += 1
+        journey_revenue[w] += revenue[t]
+        journey_bought[w] |= sells[t]
+        journey_cost[w] += cost[t]
