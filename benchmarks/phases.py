@@ -9,13 +9,11 @@ prints each phase's best time of K runs, per day.
 
 from __future__ import annotations
 
-import argparse
 import math
 import time
 
-from throughput import HOTEL, scaled_staff
+from throughput import hotel_from_command_line
 
-from cxsim import load_scenario
 from cxsim.model import JourneyModel
 
 
@@ -36,16 +34,7 @@ def phase_seconds(model: JourneyModel) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--scale-staff", action="store_true")
-    args = parser.parse_args()
-    scenario = load_scenario(HOTEL, [f"population.size={args.size}",
-                                     f"horizon_days={args.days}", "output.moments=off"])
-    if args.scale_staff:
-        scenario = scaled_staff(scenario, math.ceil(args.size / 20_000))
+    scenario, args = hotel_from_command_line(__doc__.splitlines()[0], repeat=5)
     JourneyModel(scenario).run()  # compiled code loaded, caches warm
     best: dict[str, float] = {}
     for _ in range(args.repeat):

@@ -29,17 +29,24 @@ from cxsim.scenario_file import override
 HOTEL = Path(__file__).resolve().parent.parent / "scenarios" / "hotel.yaml"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def hotel_from_command_line(description: str, repeat: int) -> tuple[Scenario, argparse.Namespace]:
+    """The benchmarks' hotel (moments off) sized by ``--size``, ``--days`` and
+    ``--scale-staff``, and the parsed arguments (``--repeat`` defaults to ``repeat``)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=repeat)
     parser.add_argument("--scale-staff", action="store_true")
     args = parser.parse_args()
     scenario = load_scenario(HOTEL, [f"population.size={args.size}",
                                      f"horizon_days={args.days}", "output.moments=off"])
     if args.scale_staff:
         scenario = scaled_staff(scenario, math.ceil(args.size / 20_000))
+    return scenario, args
+
+
+def main() -> None:
+    scenario, args = hotel_from_command_line(__doc__.splitlines()[0], repeat=3)
     best, moments = float("inf"), 0
     for _ in range(args.repeat):
         start = time.perf_counter()
