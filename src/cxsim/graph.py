@@ -146,33 +146,13 @@ class JourneyGraph:
         )
 
     # ----------------------------------------------------------------------------------------
-    # routing (vectorised over the customers standing on one touchpoint)
+    # routing: entries here, onward moves by next_touchpoint (Population.move_on)
 
     def choose_entry(self, returning: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Entry touchpoints for customers with uniform draws ``u``; ``returning`` marks those
         who come back for another journey (they use the returning entries)."""
         return _choose_entry(returning, u, np.cumsum(self.entry_weights),
                              np.cumsum(self.returning_weights))
-
-    def choose_next(
-        self, at: np.ndarray, who: np.ndarray, segment: np.ndarray, preference: np.ndarray,
-        u: np.ndarray, purchase_scale: np.ndarray | None = None,
-    ) -> np.ndarray:
-        """Next touchpoints for customers ``who`` standing on touchpoints ``at`` (not exits).
-
-        ``segment`` holds the segment numbers and ``preference`` the channel-preference weights
-        (customers × channels) of the whole population, ``u`` one uniform draw per customer.
-        Each customer takes the edge where ``u`` falls in the cumulative weights of the edges
-        leaving their touchpoint; an edge ``by_channel_preference`` weighs its weight × the
-        customer's preference for the target's channel (plain weights for a customer who
-        cares for none of the channels on offer). ``purchase_scale`` multiplies, per customer,
-        the weights of edges to purchase touchpoints (the public rating's pull on prospects).
-        """
-        out = np.empty(len(at), dtype=np.intp)
-        scale = np.ones(0) if purchase_scale is None else purchase_scale
-        _choose_next(at, who, segment, preference, u, scale, self.cumulative, self.weights,
-                     self.targets, self.by_preference, self.to_purchase, self.channel, out)
-        return out
 
     def draw_quality(self, tp: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Experienced quality at touchpoints ``tp`` from uniform draws ``u`` (inverse CDF)."""
@@ -221,40 +201,45 @@ def _choose_entry(returning: np.ndarray, u: np.ndarray, first: np.ndarray,
     return entry
 
 
-@numba.njit(cache=True)
-def _choose_next(at: np.ndarray, who: np.ndarray, segment: np.ndarray, preference: np.ndarray,
-                 u: np.ndarray, scale: np.ndarray, cumulative: np.ndarray, weights: np.ndarray,
-                 targets: np.ndarray, by_preference: np.ndarray, to_purchase: np.ndarray,
-                 channel: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """The edges of :meth:`JourneyGraph.choose_next`, one customer at a time (``scale`` is
-    empty when no rating pulls)."""
+@numba.njit(cache=True, inline="always")
+def next_touchpoint(at: int, segment: int, preference: np.ndarray, u: float, purchase_scale: float,
+                    cumulative: np.ndarray, weights: np.ndarray, targets: np.ndarray,
+                    by_preference: np.ndarray, to_purchase: np.ndarray, channel: np.ndarray,
+                    w: np.ndarray) -> int:  # pragma: no cover - compiled
+    """The next touchpoint of one customer of ``segment`` standing on touchpoint ``at`` (not an
+    exit), with uniform draw ``u`` (for compiled code; the arrays are a graph's).
+
+    The customer takes the edge where ``u`` falls in the cumulative weights of the edges
+    leaving ``at``. An edge ``by_channel_preference`` weighs its weight × the customer's
+    ``preference`` (their row of weights by channel) for the target's channel (plain weights
+    for a customer who cares for none of the channels on offer). ``purchase_scale`` multiplies
+    the weights of edges to purchase touchpoints (the public rating's pull on prospects; 1:
+    none). ``w`` is scratch room for one row of weights.
+    """
     edges = targets.shape[1]
-    w = np.empty(edges)
-    for i in range(at.shape[0]):
-        a, s = at[i], segment[who[i]]
-        pulled = scale.shape[0] > 0 and scale[i] != 1.0 and to_purchase[a].any()
-        if by_preference[a].any() or pulled:  # weights that depend on the customer
-            total = 0.0
-            for k in range(edges):
-                w[k] = weights[a, s, k]
-                if by_preference[a, k]:
-                    w[k] *= np.float64(preference[who[i], channel[targets[a, k]]])
-                total += w[k]
-            for k in range(edges):
-                if total <= 0.0:
-                    w[k] = weights[a, s, k]
-                if scale.shape[0] > 0 and to_purchase[a, k]:
-                    w[k] *= scale[i]
-            for k in range(1, edges):
-                w[k] += w[k - 1]
-            for k in range(edges):
-                w[k] /= w[edges - 1]
-        else:
-            w[:] = cumulative[a, s]
-        pick = 0
+    pulled = purchase_scale != 1.0 and to_purchase[at].any()
+    if by_preference[at].any() or pulled:  # weights that depend on the customer
+        total = 0.0
         for k in range(edges):
-            pick += w[k] < u[i]
-        out[i] = targets[a, pick]  # u < 1, so the pick is an edge with positive weight
+            w[k] = weights[at, segment, k]
+            if by_preference[at, k]:
+                w[k] *= np.float64(preference[channel[targets[at, k]]])
+            total += w[k]
+        for k in range(edges):
+            if total <= 0.0:
+                w[k] = weights[at, segment, k]
+            if to_purchase[at, k]:
+                w[k] *= purchase_scale
+        for k in range(1, edges):
+            w[k] += w[k - 1]
+        for k in range(edges):
+            w[k] /= w[edges - 1]
+    else:
+        w[:] = cumulative[at, segment]
+    pick = 0
+    for k in range(edges):
+        pick += w[k] < u
+    return targets[at, pick]  # u < 1, so the pick is an edge with positive weight
 
 
 def graph_problems(scenario: Scenario) -> list[Problem]:

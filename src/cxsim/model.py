@@ -242,7 +242,7 @@ class JourneyModel(mesa.Model):
         p.start_journeys(who, day, self.world.memory.state)
         self.service.start_journeys(who)
         returning = (p.journeys[who] > 0) | p.existing[who]
-        serial = self.step_of(who)
+        serial = p.step_of(who)
         u = self.streams.uniform("entry", who, serial=serial)
         self.meet(who, self.world.graph.choose_entry(returning, u), serial)
         again = who[p.due_day[who] == day]
@@ -250,22 +250,16 @@ class JourneyModel(mesa.Model):
 
     def travel(self) -> None:
         """Move due customers along the graph, hop after hop, until nobody moves today."""
-        graph, p, day = self.world.graph, self.people, self.today.day
+        p, day = self.people, self.today.day
         moving = self.today.moving
         for _ in range(MAX_HOPS_PER_DAY):
             if not len(moving):
                 return
-            finished, moving, at, serial = _hop(moving, p.at, graph.is_exit, p.journeys,
-                                                p.journey_moments)
+            finished, moving, to, serial = p.move_on(moving, self.world.graph,
+                                                     self.streams.key("route"),
+                                                     self.rating_pull())
             self.today.finishing.append(finished)
-            nxt = graph.targets[at, 0]  # where only one edge leaves, there is nothing to draw
-            forks = graph.forks[at]
-            if forks.any():
-                who = moving[forks]
-                u = self.streams.uniform("route", who, serial=serial[forks])
-                nxt[forks] = graph.choose_next(at[forks], who, p.segment, p.channel_preference,
-                                               u, self.rating_pull(who, at[forks]))
-            self.meet(moving, nxt, serial)
+            self.meet(moving, to, serial)
             moving = moving[p.due_day[moving] == day]
         p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
 
@@ -273,25 +267,15 @@ class JourneyModel(mesa.Model):
         """Whether each of ``who`` is on a first journey (a prospect who just became aware)."""
         return (self.people.journeys[who] == 0) & ~self.people.existing[who]
 
-    def rating_pull(self, who: np.ndarray, at: np.ndarray) -> np.ndarray | None:
-        """Per customer, how the public rating scales edges to a purchase: for first-timers at
-        a touchpoint that shows it, (rating / initial rating) ** elasticity (else 1)."""
-        graph, reviews = self.world.graph, self.world.scenario.reviews
-        if not graph.rated.any() or self.rating == reviews.initial_rating:
-            return None
-        pull = (self.rating / reviews.initial_rating) ** reviews.conversion_elasticity
-        return np.where(graph.rated[at] & self.first_timers(who), pull, 1.0)
-
-    def step_of(self, who: np.ndarray) -> np.ndarray:
-        """Each customer's journey number and step within it: the counter that keys the draws
-        of a move, so that the k-th step of the j-th journey draws the same numbers whatever
-        day it falls on (common random numbers survive a strategy that shifts journeys)."""
-        p = self.people
-        return _steps(who, p.journeys, p.journey_moments)
+    def rating_pull(self) -> float:
+        """How the public rating scales edges to a purchase for first-timers at a touchpoint
+        that shows it: (rating / initial rating) ** elasticity."""
+        reviews = self.world.scenario.reviews
+        return (self.rating / reviews.initial_rating) ** reviews.conversion_elasticity
 
     def meet(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray) -> None:
         """Moments of truth: customers ``who`` arrive at touchpoints ``tp`` (at step ``serial``
-        of their journeys, see :meth:`step_of`).
+        of their journeys, see :meth:`Population.step_of`).
 
         quality = draw from the touchpoint's distribution − the wait's penalty (in a line)
         − problem severity (if a problem occurs) + personalisation × the customer's
@@ -634,36 +618,6 @@ class JourneyModel(mesa.Model):
             "adopted": self.adopted,
             "nps": nps(scores) if len(scores) else None,
         })
-
-
-@numba.njit(cache=True, inline="always")
-def _step(journey: int, moment: int) -> np.uint64:  # pragma: no cover - compiled
-    """The serial of :meth:`JourneyModel.step_of`: journey number << 16 | step."""
-    return (np.uint64(journey) << np.uint64(16)) | np.uint64(moment)
-
-
-@numba.njit(cache=True)
-def _steps(who: np.ndarray, journeys: np.ndarray,
-           moments: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    serial = np.empty(who.shape[0], dtype=np.uint64)
-    for i in range(who.shape[0]):
-        serial[i] = _step(journeys[who[i]], moments[who[i]])
-    return serial
-
-
-@numba.njit(cache=True)
-def _hop(moving: np.ndarray, at: np.ndarray, is_exit: np.ndarray, journeys: np.ndarray,
-         moments: np.ndarray
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
-    """Customers ``moving`` at an exit have finished; the others move on: returns those
-    finished, those moving on, where they stand and the serial of their next step."""
-    here = np.empty(moving.shape[0], dtype=np.int64)
-    done = np.empty(moving.shape[0], dtype=np.bool_)
-    for i in range(moving.shape[0]):
-        here[i] = at[moving[i]]
-        done[i] = is_exit[here[i]]
-    onward = moving[~done]
-    return moving[done], onward, here[~done], _steps(onward, journeys, moments)
 
 
 @numba.njit(cache=True)

@@ -16,9 +16,9 @@ import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
-from cxsim.graph import JourneyGraph
+from cxsim.graph import JourneyGraph, next_touchpoint
 from cxsim.scenario import Scenario, Segment
-from cxsim.streams import Streams
+from cxsim.streams import Streams, slot_uniform
 
 NEVER = np.iinfo(np.int32).max
 TRAITS = ("patience_minutes", "price_sensitivity", "personalisation_response", "talkativeness",
@@ -97,6 +97,30 @@ class Population:
                self.expectation, self.at, self.due_day, self.journey_quality,
                self.journey_moments, self.journey_revenue, self.journey_bought,
                self.journey_cost)
+
+    def step_of(self, who: np.ndarray) -> np.ndarray:
+        """Each customer's journey number and step within it: the counter that keys the draws
+        of a move, so that the k-th step of the j-th journey draws the same numbers whatever
+        day it falls on (common random numbers survive a strategy that shifts journeys)."""
+        return _steps(who, self.journeys, self.journey_moments)
+
+    def move_on(self, moving: np.ndarray, graph: JourneyGraph, key: np.uint64,
+                purchase_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Customers ``moving`` leave their touchpoints of ``graph``: those at an exit have
+        finished their journeys; the others take an edge (:func:`~cxsim.graph.next_touchpoint`,
+        drawn from stream ``key`` at their next step's serial where several edges leave;
+        first-timers at a touchpoint that shows the public rating with ``purchase_scale``).
+        Returns those finished, those moving on, where they go and their steps' serials
+        (:meth:`step_of`)."""
+        done = np.empty(len(moving), dtype=np.bool_)
+        to = np.empty(len(moving), dtype=np.int64)
+        serial = np.empty(len(moving), dtype=np.uint64)
+        _move_on(moving, key, purchase_scale, self.at, self.journeys, self.journey_moments,
+                 self.existing, self.segment, self.channel_preference, graph.is_exit,
+                 graph.forks, graph.rated, graph.cumulative, graph.weights, graph.targets,
+                 graph.by_preference, graph.to_purchase, graph.channel, done, to, serial)
+        onward = ~done
+        return moving[done], moving[onward], to[onward], serial[onward]
 
     def start_journeys(self, who: np.ndarray, day: int, memory: dict[str, float]) -> None:
         """Customers ``who`` start a journey on ``day``: nothing met yet, and their journey
@@ -215,6 +239,48 @@ class Population:
         for name, start in state.items():
             if name not in self.memory:
                 self.memory[name] = np.full(self.size, start, dtype=np.float64)
+
+
+@numba.njit(cache=True, inline="always")
+def _step(journey: int, moment: int) -> np.uint64:  # pragma: no cover - compiled
+    """The serial of :meth:`Population.step_of`: journey number << 16 | step."""
+    return (np.uint64(journey) << np.uint64(16)) | np.uint64(moment)
+
+
+@numba.njit(cache=True)
+def _steps(who: np.ndarray, journeys: np.ndarray,
+           moments: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    serial = np.empty(who.shape[0], dtype=np.uint64)
+    for i in range(who.shape[0]):
+        serial[i] = _step(journeys[who[i]], moments[who[i]])
+    return serial
+
+
+@numba.njit(cache=True)
+def _move_on(moving: np.ndarray, key: np.uint64, purchase_scale: float, at: np.ndarray,
+             journeys: np.ndarray, moments: np.ndarray, existing: np.ndarray,
+             segment: np.ndarray, preference: np.ndarray, is_exit: np.ndarray,
+             forks: np.ndarray, rated: np.ndarray, cumulative: np.ndarray, weights: np.ndarray,
+             targets: np.ndarray, by_preference: np.ndarray, to_purchase: np.ndarray,
+             channel: np.ndarray, done: np.ndarray, to: np.ndarray,
+             serial: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:meth:`Population.move_on`, one customer at a time (into ``done``, ``to``, ``serial``)."""
+    w = np.empty(targets.shape[1])
+    for i in range(moving.shape[0]):
+        c = moving[i]
+        here = at[c]
+        done[i] = is_exit[here]
+        if done[i]:
+            continue
+        serial[i] = _step(journeys[c], moments[c])
+        if not forks[here]:  # where only one edge leaves, there is nothing to draw
+            to[i] = targets[here, 0]
+            continue
+        first_timer = journeys[c] == 0 and not existing[c]
+        scale = purchase_scale if rated[here] and first_timer else 1.0
+        to[i] = next_touchpoint(here, segment[c], preference[c], slot_uniform(c, serial[i], key),
+                                scale, cumulative, weights, targets, by_preference,
+                                to_purchase, channel, w)
 
 
 @numba.njit(cache=True)
