@@ -250,9 +250,10 @@ class Population:
 
     def ensure_memory(self, state: dict[str, float]) -> None:
         """Make the per-customer arrays a journey-memory rule keeps (see :mod:`cxsim.rules`)."""
-        for name, start in state.items():
-            if name not in self.memory:
-                self.memory[name] = np.full(self.size, start, dtype=np.float64)
+        new = [name for name in state if name not in self.memory]
+        self.memory.update(records(self.size, [(name, np.float64) for name in new]))
+        for name in new:
+            self.memory[name][:] = state[name]
 
 
 @numba.njit(cache=True, inline="always")
