@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import numba
 import numpy as np
 from pydantic import (
     BaseModel,
@@ -227,14 +228,15 @@ class DistributionTable:
 
     def ppf(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Values for individuals of ``group`` at probabilities ``u``."""
-        values = self.loc[group]
-        if self.forms:
+        if not self.forms:  # constants (and distributions drawn group by group)
+            values = self.loc[group]
+        else:
             z = _STANDARD[self.forms[0]](u)
             if len(self.forms) > 1:
                 form = self.form[group]
                 for f in self.forms[1:]:
                     z = np.where(form == f, _STANDARD[f](u), z)
-            values = values + self.scale[group] * z
+            values = _affine(group, z, self.loc, self.scale)
         if self.any_log:
             values = np.where(self.log[group], np.exp(values), values)
         if self.any_general:
@@ -243,3 +245,13 @@ class DistributionTable:
                 here = group == g
                 values[here] = self.distributions[g].ppf(u[here])
         return values
+
+
+@numba.njit(cache=True)
+def _affine(group: np.ndarray, z: np.ndarray, loc: np.ndarray,
+            scale: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """loc + scale · z, each element with its group's loc and scale."""
+    values = np.empty(z.shape[0])
+    for i in range(z.shape[0]):
+        values[i] = loc[group[i]] + scale[group[i]] * z[i]
+    return values

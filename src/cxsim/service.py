@@ -313,8 +313,7 @@ class ServiceDesk:
         those services (see :mod:`cxsim.queues`)."""
         desks = self.desks
         minute = np.empty(len(who))
-        _minutes_of_day(desks.visit_hours, tp, streams.uniform("visit_time", who, serial=serial),
-                        minute)
+        _minutes_of_day(desks.visit_hours, tp, who, serial, streams.key("visit_time"), minute)
         service = desks.service_minutes.ppf(
             tp, streams.uniform("visit_service_time", who, serial=serial))
         served = self.wait_in_line(tp, day, day * MINUTES_PER_DAY + minute, service,
@@ -427,13 +426,14 @@ def _minute_in(profile: np.ndarray, total: float, u: float) -> float:  # pragma:
 
 
 @numba.njit(cache=True)
-def _minutes_of_day(profiles: np.ndarray, tp: np.ndarray, u: np.ndarray,
-                    minute: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Minutes after midnight for arrivals at touchpoints ``tp``, each by its row of hourly
-    ``profiles`` (in place)."""
+def _minutes_of_day(profiles: np.ndarray, tp: np.ndarray, who: np.ndarray, serial: np.ndarray,
+                    key: np.uint64, minute: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Minutes after midnight for arrivals ``who`` at touchpoints ``tp``, each by its row of
+    hourly ``profiles``, drawn from stream ``key`` at ``serial`` (in place)."""
     totals = profiles.sum(axis=1)
     for i in range(tp.shape[0]):
-        minute[i] = _minute_in(profiles[tp[i]], totals[tp[i]], u[i])
+        u = slot_uniform(who[i], serial[i], key)
+        minute[i] = _minute_in(profiles[tp[i]], totals[tp[i]], u)
 
 
 @numba.njit(cache=True)
