@@ -56,16 +56,24 @@ STATE: tuple[tuple[str, type], ...] = (
 CHANNELS_AFTER = 15  # the channel preferences follow the first fifteen fields
 
 
-def records(size: int, fields: list[tuple[Any, ...]]) -> dict[str, np.ndarray]:
-    """One zeroed record of ``fields`` (numpy structured-array fields: name, type and
-    optionally shape) for each of ``size`` customers; returns each field seen as an array.
+def records(size: int, fields: list[tuple[Any, ...]],
+            values: dict[str, Any] | None = None) -> dict[str, np.ndarray]:
+    """One record of ``fields`` (numpy structured-array fields: name, type and optionally
+    shape) for each of ``size`` customers, with the starting ``values`` given (an array per
+    customer or one value for all; the other fields are 0); returns each field seen as an array.
 
     A day touches a few hundred customers at random rows. In separate arrays each field of a
     customer is a cache miss of its own; in one record a customer's fields share a few cache
     lines, and the memory waits shrink by as much. The views read and write like any array
-    (they are strided), so code that uses them does not know the difference.
+    (they are strided), so code that uses them does not know the difference. The values are
+    written a block of customers at a time, so that the block stays in cache meanwhile.
     """
     table = np.zeros(size, dtype=np.dtype(fields, align=True))
+    block = (1 << 18) // max(table.dtype.itemsize, 1)  # customers in 256 KiB of records
+    for start in range(0, size, block):
+        rows = slice(start, start + block)
+        for name, value in (values or {}).items():
+            table[name][rows] = value[rows] if np.ndim(value) else value
     return {name: table[name] for name in table.dtype.names}
 
 
@@ -235,25 +243,22 @@ class Population:
         ).astype(np.int32)
         attitude = np.where(existing, trait("initial_attitude", lambda s: s.initial_attitude), 0.0)
 
+        values = {name: trait(name, lambda seg, t=name: getattr(seg, t)) for name in TRAITS}
+        values.update(segment=segment, existing=existing, status=status,
+                      baseline_expectation=expectation, expectation=expectation,
+                      attitude=attitude, channel_preference=preference)
+        values.update({name: -1 for name in ("at", "first_day", "churn_day", "last_recommend",
+                                             "journey_start")})
         state = records(n, [*STATE[:CHANNELS_AFTER], ("channel_preference", np.float32,
-                                                      (len(channels),)), *STATE[CHANNELS_AFTER:]])
-        for name in ("at", "first_day", "churn_day", "last_recommend", "journey_start"):
-            state[name][:] = -1
-        for name in TRAITS:
-            state[name][:] = trait(name, lambda seg, t=name: getattr(seg, t))
-        state["segment"][:], state["existing"][:], state["status"][:] = segment, existing, status
-        state["baseline_expectation"][:] = state["expectation"][:] = expectation
-        state["attitude"][:] = attitude
-        state["channel_preference"][:] = preference
+                                                      (len(channels),)), *STATE[CHANNELS_AFTER:]],
+                        values)
         traits = {name: state.pop(name) for name in TRAITS}
         return cls(traits=traits, due_day=due_day, **state)
 
     def ensure_memory(self, state: dict[str, float]) -> None:
         """Make the per-customer arrays a journey-memory rule keeps (see :mod:`cxsim.rules`)."""
-        new = [name for name in state if name not in self.memory]
-        self.memory.update(records(self.size, [(name, np.float64) for name in new]))
-        for name in new:
-            self.memory[name][:] = state[name]
+        new = {name: start for name, start in state.items() if name not in self.memory}
+        self.memory.update(records(self.size, [(name, np.float64) for name in new], new))
 
 
 @numba.njit(cache=True, inline="always")

@@ -210,12 +210,11 @@ class ServiceDesk:
             ("contacts", np.int32),
             ("held", np.float64),  # felt value of the problem, held until contact
             ("answer_low", np.float64), ("answer_high", np.float64),  # answers met this journey
-        ])
+        ], {"held": np.nan, "answer_low": np.inf, "answer_high": -np.inf})
         self.open, self.at_exit, self.failures = state["open"], state["at_exit"], state["failures"]
         self.problems, self.complaints = state["problems"], state["complaints"]
         self.contacts, self.held = state["contacts"], state["held"]
         self.answer_low, self.answer_high = state["answer_low"], state["answer_high"]
-        self.held[:], self.answer_low[:], self.answer_high[:] = np.nan, np.inf, -np.inf
         self.due: dict[int, list[Contacts]] = {}  # contacts to make, by day
         self.ending: dict[int, list[Contacts]] = {}  # contacts queued, by the day they end
         self.days = QueueDays.zeros(len(desks.care), horizon_days)
