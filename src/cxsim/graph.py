@@ -43,6 +43,7 @@ class JourneyGraph:
     strained: bool = field(init=False)  # any touchpoint with a capacity
     weighted: bool = field(init=False)  # any importance other than 1
     priced: bool = field(init=False)  # any price premium
+    prevents: bool = field(init=False)  # any problems prevented by a proactive action
     quality: DistributionTable  # one quality distribution per touchpoint
     stage: np.ndarray  # index into STAGES
     channel: np.ndarray  # index into channels
@@ -66,6 +67,7 @@ class JourneyGraph:
         object.__setattr__(self, "strained", bool(np.isfinite(self.capacity).any()))
         object.__setattr__(self, "weighted", bool((self.importance != 1).any()))
         object.__setattr__(self, "priced", bool(self.price_premium.any()))
+        object.__setattr__(self, "prevents", bool(self.prevented.any()))
 
     @classmethod
     def compile(

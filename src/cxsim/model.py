@@ -292,40 +292,39 @@ class JourneyModel(mesa.Model):
                 wait[lined] = self.service.visit(who[lined], tp[lined], day, self.streams,
                                                  serial[lined])
                 quality -= self.wait_penalty(who, tp, wait)
-        problem = self.experience(who, tp, serial, quality)
-        trouble = bool(problem.any())
-        felt = self.judge(who, tp, quality, problem, wait, remember=not trouble)
-        if trouble:  # complainers' bad moments wait for care's answer (cxsim.service)
+        problem, problems = self.experience(who, tp, serial, quality)
+        felt = self.judge(who, tp, quality, problem, wait, remember=not problems)
+        if problems:  # complainers' bad moments wait for care's answer (cxsim.service)
             complains = self.service.complain(who, problem, felt,
                                               p.traits["complain_propensity"],
                                               self.streams.key("complain"), serial, day)
             world.memory.remember(p.memory, who[~complains], felt[~complains])
-            self.today.problems += int(problem.sum())
+            self.today.problems += problems
             self.today.complaints += int(complains.sum())
         reviews = world.scenario.reviews  # first-timers reading the rating expect more or less
         p.enter(who, tp, quality, day, graph,
                 reviews.expectation_influence * (self.rating - reviews.initial_rating))
 
     def experience(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray,
-                   quality: np.ndarray) -> np.ndarray:
+                   quality: np.ndarray) -> tuple[np.ndarray, int]:
         """What befalls customers ``who`` at ``tp`` besides the touchpoint's quality, into
         ``quality`` (in place): a problem with the touchpoint's problem probability (× its
         strain), unless anticipated and prevented (at a cost), personalisation and price.
-        Returns who had a problem."""
+        Returns who had a problem, and how many."""
         graph, p, streams = self.world.graph, self.people, self.streams
         if graph.strained:  # busy touchpoints go wrong more often
             self.visits += np.bincount(tp, minlength=len(self.visits))
         problem = np.empty(len(who), dtype=np.bool_)
         anticipated = np.empty(len(who), dtype=np.bool_)
-        _experience(who, tp, serial, quality, streams.key("problem"), streams.key("prevent"),
-                    graph.problem_probability, self.strain, graph.prevented,
-                    graph.problem_severity, graph.personalisation,
-                    p.traits["personalisation_response"], graph.price_premium,
-                    p.traits["price_sensitivity"], problem, anticipated)
-        if graph.prevented.any():  # anticipating needs prevents some problems, at a cost
+        problems = _experience(who, tp, serial, quality, streams.key("problem"),
+                               streams.key("prevent"), graph.problem_probability, self.strain,
+                               graph.prevented, graph.problem_severity, graph.personalisation,
+                               p.traits["personalisation_response"], graph.price_premium,
+                               p.traits["price_sensitivity"], problem, anticipated)
+        if graph.prevents:  # anticipating needs prevents some problems, at a cost
             self.charge(who[anticipated], graph.prevention_cost[tp[anticipated]],
                         proactive=True)
-        return problem
+        return problem, problems
 
     def wait_penalty(self, who: np.ndarray, tp: np.ndarray, wait: np.ndarray) -> np.ndarray:
         """Quality lost by waiting ``wait`` minutes in a line at ``tp``: service.wait_penalty
@@ -646,10 +645,12 @@ def _experience(who: np.ndarray, tp: np.ndarray, serial: np.ndarray, quality: np
                 strain: np.ndarray, prevented: np.ndarray, severity: np.ndarray,
                 personalisation: np.ndarray, response: np.ndarray, premium: np.ndarray,
                 sensitivity: np.ndarray, problem: np.ndarray,
-                anticipated: np.ndarray) -> None:  # pragma: no cover - compiled
+                anticipated: np.ndarray) -> int:  # pragma: no cover - compiled
     """The terms of :meth:`JourneyModel.experience`, one customer at a time: a problem when
     u < probability × strain, anticipated then, and prevented when u' < prevented share;
-    quality − severity · problem + personalisation · response − premium · sensitivity."""
+    quality − severity · problem + personalisation · response − premium · sensitivity.
+    Returns the number of problems."""
+    problems = 0
     for i in range(who.shape[0]):
         w, t = who[i], tp[i]
         problem[i] = anticipated[i] = False
@@ -661,6 +662,8 @@ def _experience(who: np.ndarray, tp: np.ndarray, serial: np.ndarray, quality: np
         quality[i] -= problem[i] * severity[t]
         quality[i] += personalisation[t] * np.float64(response[w])
         quality[i] -= premium[t] * np.float64(sensitivity[w])
+        problems += problem[i]
+    return problems
 
 
 def nps(scores: np.ndarray) -> float:
