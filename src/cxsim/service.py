@@ -347,28 +347,20 @@ class ServiceDesk:
     def answers(self, calls: Contacts, z: np.ndarray) -> np.ndarray:
         """The answers served contacts get; returns each customer's spread of answers met in
         this journey (0 for a first answer)."""
-        served = ~calls.abandoned
-        who = calls.who[served]
-        answered_before = np.isfinite(self.answer_low[who])
-        answer = self.desks.answer[calls.tp[served]] + self.desks.answer_sd[calls.tp[served]] * z[
-            served]
-        np.minimum.at(self.answer_low, who, answer)
-        np.maximum.at(self.answer_high, who, answer)
         spread = np.zeros(len(calls.who))
-        spread[served] = self.answer_high[who] - self.answer_low[who]
-        self.spread[0] += float(spread[served][answered_before].sum())
-        self.spread[1] += int(answered_before.sum())
+        total, count = _answers(calls.who, calls.tp, calls.abandoned, z, self.desks.answer,
+                                self.desks.answer_sd, self.answer_low, self.answer_high, spread)
+        self.spread[0] += total
+        self.spread[1] += count
         return spread
 
     def release_held(self, calls: Contacts, solved: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The held bad moments released by first contacts: (whose, felt after forgiveness)."""
-        first = np.flatnonzero(~np.isnan(self.held[calls.who]))
-        who = calls.who[first]
-        forgiven = solved[first] & (calls.attempt[first] == 1) & (self.failures[who] == 1)
-        felt = self.held[who] * np.where(forgiven, 1.0 - self.desks.spec.forgiveness, 1.0)
-        self.held[who] = np.nan
-        self.first_contacts[0] += int((~calls.abandoned[first]).sum())
-        self.first_contacts[1] += int(solved[first].sum())
+        who, felt, answered, solved_first = _release_held(
+            calls.who, calls.attempt, calls.abandoned, solved, self.held, self.failures,
+            1.0 - self.desks.spec.forgiveness)
+        self.first_contacts[0] += answered
+        self.first_contacts[1] += solved_first
         return who, felt
 
     def follow_on(self, calls: Contacts, solved: np.ndarray, day: int, retry: np.ndarray,
@@ -392,6 +384,53 @@ class ServiceDesk:
             self.in_time += int(((calls.wait <= self.desks.target_minutes[calls.tp])
                                  & ~calls.abandoned).sum())
         return closing, escalated
+
+
+@numba.njit(cache=True)
+def _answers(who: np.ndarray, tp: np.ndarray, abandoned: np.ndarray, z: np.ndarray,
+             answer: np.ndarray, answer_sd: np.ndarray, low: np.ndarray, high: np.ndarray,
+             spread: np.ndarray) -> tuple[float, int]:  # pragma: no cover - compiled
+    """:meth:`ServiceDesk.answers`: each served contact gets answer + answer_sd · z of its
+    touchpoint, widening its customer's range of answers (``low``, ``high``); ``spread``
+    gets the range after all of today's answers. Returns the sum and the number of the
+    spreads of contacts answered before (in an earlier contact of the journey)."""
+    before = np.empty(who.shape[0], dtype=np.bool_)
+    for i in range(who.shape[0]):
+        before[i] = np.isfinite(low[who[i]])
+    for i in range(who.shape[0]):
+        if not abandoned[i]:
+            given = answer[tp[i]] + answer_sd[tp[i]] * z[i]
+            low[who[i]] = min(low[who[i]], given)
+            high[who[i]] = max(high[who[i]], given)
+    total, count = 0.0, 0
+    for i in range(who.shape[0]):
+        if not abandoned[i]:
+            spread[i] = high[who[i]] - low[who[i]]
+            if before[i]:
+                total += spread[i]
+                count += 1
+    return total, count
+
+
+@numba.njit(cache=True)
+def _release_held(who: np.ndarray, attempt: np.ndarray, abandoned: np.ndarray,
+                  solved: np.ndarray, held: np.ndarray, failures: np.ndarray, kept: float
+                  ) -> tuple[np.ndarray, np.ndarray, int, int]:  # pragma: no cover - compiled
+    """:meth:`ServiceDesk.release_held`: the contacts whose customers hold a bad moment
+    release it, × ``kept`` (1 − forgiveness) when a first attempt solved the journey's only
+    problem. Returns whose, the felt values, and how many of them were answered and solved."""
+    first = np.flatnonzero(~np.isnan(held[who]))
+    felt = np.empty(first.shape[0])
+    answered = solved_first = 0
+    for j in range(first.shape[0]):
+        i = first[j]
+        forgiven = solved[i] and attempt[i] == 1 and failures[who[i]] == 1
+        felt[j] = held[who[i]] * (kept if forgiven else 1.0)
+        answered += not abandoned[i]
+        solved_first += solved[i]
+    released = who[first]
+    held[released] = np.nan
+    return released, felt, answered, solved_first
 
 
 @numba.njit(cache=True)
