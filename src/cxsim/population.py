@@ -112,11 +112,8 @@ class Population:
 
     def __post_init__(self) -> None:
         self.counts = np.bincount(self.status, minlength=len(Status)).astype(np.int64)
-        self.active_attitude = float(self.attitude[self._active(np.arange(self.size))].sum())
-
-    def _active(self, who: np.ndarray) -> np.ndarray:
-        status = self.status[who]
-        return (status == Status.IN_JOURNEY) | (status == Status.BETWEEN)
+        active = (self.status == Status.IN_JOURNEY) | (self.status == Status.BETWEEN)
+        self.active_attitude = float(self.attitude[active].sum())
 
     @property
     def size(self) -> int:
@@ -187,14 +184,11 @@ class Population:
 
     def set_attitude(self, who: np.ndarray, values: np.ndarray) -> None:
         """New attitudes for customers ``who`` (each once)."""
-        active = self._active(who)
-        self.active_attitude += float((values - self.attitude[who])[active].sum())
-        self.attitude[who] = values
+        self.active_attitude += _change_attitudes(who, values, True, self.status, self.attitude)
 
     def add_attitude(self, who: np.ndarray, change: np.ndarray) -> None:
         """Add ``change`` to the attitudes of ``who`` (who may repeat)."""
-        self.active_attitude += float(change[self._active(who)].sum())
-        np.add.at(self.attitude, who, change)
+        self.active_attitude += _change_attitudes(who, change, False, self.status, self.attitude)
 
     @property
     def active(self) -> int:
@@ -350,6 +344,21 @@ def _set_status(who: np.ndarray, status: int, statuses: np.ndarray, counts: np.n
         statuses[w] = status
         if was != active:
             change += attitude[w] if active else -attitude[w]
+    return change
+
+
+@numba.njit(cache=True)
+def _change_attitudes(who: np.ndarray, values: np.ndarray, replace: bool, status: np.ndarray,
+                      attitude: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Attitudes of ``who`` replaced by ``values`` or (``replace`` false) changed by them, in
+    order; returns the change in the attitude total of active customers."""
+    change = 0.0
+    for i in range(who.shape[0]):
+        w = who[i]
+        new = values[i] if replace else attitude[w] + values[i]
+        if status[w] == Status.IN_JOURNEY or status[w] == Status.BETWEEN:
+            change += new - attitude[w] if replace else values[i]
+        attitude[w] = new
     return change
 
 
