@@ -1,10 +1,11 @@
 """The population: every customer a row of numpy arrays.
 
-Each customer's traits and state are one record (:data:`STATE`) and each field is seen as an
-array (:func:`records`): code reads ``people.expectation[who]`` as it would a separate array,
-while the fields of one customer sit together in memory. Traits are fixed at day 0, drawn per
-segment from the scenario's distributions; state changes as customers move through their
-journeys. A customer's row number is their *slot* in every keyed random stream
+Each customer's traits and state are one record (:data:`MOMENT_FIELDS`, then the channel
+preferences and :data:`JOURNEY_FIELDS`), and each field is seen as an array (:func:`records`):
+code reads ``people.expectation[who]`` as it would a separate array, while the fields of one
+customer sit together in memory. Traits are fixed at day 0, drawn per segment from the
+scenario's distributions; state changes as customers move through their journeys. A customer's
+row number is their *slot* in every keyed random stream
 (:mod:`cxsim.streams`). Rows are never reused or compacted.
 """
 
@@ -38,22 +39,23 @@ class Status(IntEnum):
     LOST = 4  # a prospect whose first journey ended without a purchase (bought elsewhere)
 
 
-STATE: tuple[tuple[str, type], ...] = (
-    # touched at every moment of truth (the first 64 bytes of a record)
+MOMENT_FIELDS: tuple[tuple[str, type], ...] = (
     ("at", np.int16), ("segment", np.int8), ("existing", np.bool_), ("status", np.int8),
     ("journey_bought", np.bool_), ("journeys", np.int32), ("journey_moments", np.int32),
     ("expectation", np.float64), ("journey_quality", np.float64),
     ("journey_revenue", np.float64), ("journey_cost", np.float64),
     ("personalisation_response", np.float32), ("price_sensitivity", np.float32),
     ("complain_propensity", np.float32), ("patience_minutes", np.float32),
-    # channel preferences (one per channel) go here; then what a journey's end touches
+)
+"""The fields of a customer's record that every moment of truth touches: its first 64 bytes.
+The channel preferences follow, then :data:`JOURNEY_FIELDS` (see :func:`records`)."""
+JOURNEY_FIELDS: tuple[tuple[str, type], ...] = (
     ("attitude", np.float64), ("talkativeness", np.float32), ("first_day", np.int32),
     ("journey_start", np.int32), ("purchases", np.int32), ("revenue", np.float64),
     ("cost", np.float64), ("clv", np.float64), ("churn_day", np.int32),
     ("last_recommend", np.int8), ("baseline_expectation", np.float32),
 )
-"""A customer's record in :class:`Population` (name, type), the most used fields first."""
-CHANNELS_AFTER = 15  # the channel preferences follow the first fifteen fields
+"""The fields touched about once a journey."""
 
 
 def records(size: int, fields: list[tuple[Any, ...]],
@@ -64,9 +66,10 @@ def records(size: int, fields: list[tuple[Any, ...]],
 
     A day touches a few hundred customers at random rows. In separate arrays each field of a
     customer is a cache miss of its own; in one record a customer's fields share a few cache
-    lines, and the memory waits shrink by as much. The views read and write like any array
-    (they are strided), so code that uses them does not know the difference. The values are
-    written a block of customers at a time, so that the block stays in cache meanwhile.
+    lines, so a customer costs a few misses rather than one per field. The views read and
+    write like any array (they are strided), so code that uses them does not know the
+    difference. The values are written a block of customers at a time, so that the block stays
+    in cache meanwhile.
     """
     table = np.zeros(size, dtype=np.dtype(fields, align=True))
     block = (1 << 18) // max(table.dtype.itemsize, 1)  # customers in 256 KiB of records
@@ -243,9 +246,8 @@ class Population:
                       attitude=attitude, channel_preference=preference)
         values.update({name: -1 for name in ("at", "first_day", "churn_day", "last_recommend",
                                              "journey_start")})
-        state = records(n, [*STATE[:CHANNELS_AFTER], ("channel_preference", np.float32,
-                                                      (len(channels),)), *STATE[CHANNELS_AFTER:]],
-                        values)
+        state = records(n, [*MOMENT_FIELDS, ("channel_preference", np.float32, (len(channels),)),
+                            *JOURNEY_FIELDS], values)
         traits = {name: state.pop(name) for name in TRAITS}
         return cls(traits=traits, due_day=due_day, **state)
 
