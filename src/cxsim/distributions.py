@@ -176,16 +176,8 @@ Distribution = Annotated[
 """Any distribution a scenario may name, chosen by its ``dist`` key; a bare number is a constant."""
 
 
-def _standard_exponential(u: np.ndarray) -> np.ndarray:
-    return -np.log1p(-u)
-
-
-def _unit(u: np.ndarray) -> np.ndarray:
-    return u
-
-
-_STANDARD = (ndtri, _standard_exponential, _unit)
-"""Inverse CDFs of the standard forms z: normal, exponential (mean 1), uniform on [0, 1]."""
+NORMAL, EXPONENTIAL, UNIFORM = 0, 1, 2
+"""The standard forms z of :class:`DistributionTable`: Φ⁻¹(u), −ln(1 − u) (mean 1), u."""
 
 
 class DistributionTable:
@@ -203,10 +195,9 @@ class DistributionTable:
         self.loc = np.array([s[0] for s in shapes])
         self.scale = np.array([s[1] for s in shapes])
         self.log = np.array([s[2] for s in shapes])
-        self.form = np.array([s[3] for s in shapes])  # index into _STANDARD
+        self.form = np.array([s[3] for s in shapes])  # NORMAL, EXPONENTIAL or UNIFORM
         self.general = np.isnan(self.loc)
         self.any_general = bool(self.general.any())
-        self.any_log = bool(self.log.any())
         spread = ~self.general & (self.scale != 0)  # constants need no z
         self.forms = sorted({int(f) for f in self.form[spread]})
 
@@ -214,31 +205,25 @@ class DistributionTable:
     def _shape(distribution: Any) -> tuple[float, float, bool, int]:
         """loc, scale, whether exp(·), and the standard form of ``distribution`` (nan: none)."""
         if isinstance(distribution, Normal):
-            return distribution.mean_, distribution.sd, False, 0
+            return distribution.mean_, distribution.sd, False, NORMAL
         if isinstance(distribution, Constant):
-            return distribution.value, 0.0, False, 0
+            return distribution.value, 0.0, False, NORMAL
         if isinstance(distribution, LogNormal):
             mu, sigma = distribution._log_params()
-            return mu, sigma, True, 0
+            return mu, sigma, True, NORMAL
         if isinstance(distribution, Exponential):
-            return 0.0, distribution.mean_, False, 1
+            return 0.0, distribution.mean_, False, EXPONENTIAL
         if isinstance(distribution, Uniform):
-            return distribution.low, distribution.high - distribution.low, False, 2
-        return math.nan, math.nan, False, 0
+            return distribution.low, distribution.high - distribution.low, False, UNIFORM
+        return math.nan, math.nan, False, NORMAL
 
     def ppf(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Values for individuals of ``group`` at probabilities ``u``."""
         if not self.forms:  # constants (and distributions drawn group by group)
             values = self.loc[group]
         else:
-            z = _STANDARD[self.forms[0]](u)
-            if len(self.forms) > 1:
-                form = self.form[group]
-                for f in self.forms[1:]:
-                    z = np.where(form == f, _STANDARD[f](u), z)
-            values = _affine(group, z, self.loc, self.scale)
-        if self.any_log:
-            values = np.where(self.log[group], np.exp(values), values)
+            normal = ndtri(u) if NORMAL in self.forms else u
+            values = _standard(group, u, normal, self.form, self.loc, self.scale, self.log)
         if self.any_general:
             other = self.general[group]
             for g in np.unique(group[other]):
@@ -248,10 +233,21 @@ class DistributionTable:
 
 
 @numba.njit(cache=True)
-def _affine(group: np.ndarray, z: np.ndarray, loc: np.ndarray,
-            scale: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """loc + scale · z, each element with its group's loc and scale."""
-    values = np.empty(z.shape[0])
-    for i in range(z.shape[0]):
-        values[i] = loc[group[i]] + scale[group[i]] * z[i]
+def _standard(group: np.ndarray, u: np.ndarray, normal: np.ndarray, form: np.ndarray,
+              loc: np.ndarray, scale: np.ndarray,
+              log: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """g(loc + scale · z) for each element, with its group's standard form z (``normal``:
+    Φ⁻¹(u), worked out beforehand) and g = exp for log groups."""
+    values = np.empty(u.shape[0])
+    for i in range(u.shape[0]):
+        g = group[i]
+        if form[g] == NORMAL:
+            z = normal[i]
+        elif form[g] == EXPONENTIAL:
+            z = -np.log1p(-u[i])
+        else:
+            z = u[i]
+        values[i] = loc[g] + scale[g] * z
+        if log[g]:
+            values[i] = np.exp(values[i])
     return values
