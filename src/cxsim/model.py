@@ -206,7 +206,7 @@ class JourneyModel(mesa.Model):
 
     def _begin_day(self) -> Today:
         p = self.people
-        due = p.due(self.day)
+        due = np.flatnonzero(p.due_day == self.day)
         status = p.status[due]
         return Today(
             day=self.day,
@@ -261,7 +261,7 @@ class JourneyModel(mesa.Model):
             self.today.finishing.append(finished)
             self.meet(moving, to, serial)
             moving = moving[p.due_day[moving] == day]
-        p.set_due(moving, day + 1)  # too many moves today: the rest move on tomorrow
+        p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
 
     def first_timers(self, who: np.ndarray) -> np.ndarray:
         """Whether each of ``who`` is on a first journey (a prospect who just became aware)."""
@@ -463,7 +463,7 @@ class JourneyModel(mesa.Model):
         waiting = self.service.open[who]  # a service episode still open: wait for it
         if waiting.any():
             self.service.at_exit[who[waiting]] = True
-            p.set_due(who[waiting], NEVER)
+            p.due_day[who[waiting]] = NEVER
             who = who[~waiting]
         lost = self.first_timers(who) & ~p.journey_bought[who] & world.graph.sells.any()
         if lost.any():
@@ -495,7 +495,7 @@ class JourneyModel(mesa.Model):
         p = self.people
         p.cost[who] += p.journey_cost[who]
         p.at[who] = -1
-        p.set_due(who, NEVER)
+        p.due_day[who] = NEVER
         p.set_status(who, Status.LOST)
         self.today.lost = len(who)
         self.today.lost_cost = float(p.journey_cost[who].sum())
@@ -572,11 +572,11 @@ class JourneyModel(mesa.Model):
         back = who[stays]
         u = self.streams.uniform("inter_purchase", back, serial=p.journeys[back])
         gap = world.inter_purchase.ppf(p.segment[back].astype(np.intp), u)
-        p.set_due(back, day + np.maximum(np.rint(gap), 1).astype(np.int32))
+        p.due_day[back] = day + np.maximum(np.rint(gap), 1).astype(np.int32)
         gone = who[~stays]
         p.set_status(gone, Status.CHURNED)
         p.churn_day[gone] = day
-        p.set_due(gone, NEVER)
+        p.due_day[gone] = NEVER
         self.today.churned = len(gone)
 
     def record(self) -> None:

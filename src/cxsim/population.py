@@ -19,12 +19,12 @@ from typing import Any
 import numba
 import numpy as np
 
-from cxsim.agenda import NEVER, Agenda, note
 from cxsim.distributions import Constant, DistributionTable
 from cxsim.graph import JourneyGraph, next_touchpoint
 from cxsim.scenario import Scenario, Segment
 from cxsim.streams import Streams, slot_uniform
 
+NEVER = np.iinfo(np.int32).max
 TRAITS = ("patience_minutes", "price_sensitivity", "personalisation_response", "talkativeness",
           "complain_propensity")
 
@@ -110,7 +110,6 @@ class Population:
     journey_cost: np.ndarray
     memory: dict[str, np.ndarray] = field(default_factory=dict)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(len(Status), dtype=np.int64))
-    agenda: Agenda = field(default_factory=Agenda)  # who is due on which day (see set_due)
 
     active_attitude: float = 0.0  # sum of the attitudes of active customers, kept up to date
 
@@ -118,23 +117,10 @@ class Population:
         self.counts = np.bincount(self.status, minlength=len(Status)).astype(np.int64)
         active = (self.status == Status.IN_JOURNEY) | (self.status == Status.BETWEEN)
         self.active_attitude = float(self.attitude[active].sum())
-        due = np.flatnonzero(self.due_day != NEVER)
-        self.agenda.note(due, self.due_day[due])
 
     @property
     def size(self) -> int:
         return len(self.segment)
-
-    def set_due(self, who: np.ndarray, day: int | np.ndarray) -> None:
-        """Customers ``who`` are next due (to move on, or to start a journey) on ``day``, one
-        for all or one each; :data:`NEVER`: not until something else happens. Whatever sets
-        ``due_day`` notes it in the agenda (:mod:`cxsim.agenda`), as this does."""
-        self.due_day[who] = day
-        self.agenda.note(who, day)
-
-    def due(self, day: int) -> np.ndarray:
-        """The customers due on ``day``, in row order."""
-        return self.agenda.take(day, self.due_day)
 
     def set_status(self, who: np.ndarray, status: Status) -> None:
         """Move customers ``who`` to ``status``, keeping the head counts per status and the
@@ -150,7 +136,7 @@ class Population:
         rating expect ``rating_shift`` more."""
         _enter(who, tp, quality, day, rating_shift, graph.rated, graph.duration_days,
                graph.revenue, graph.sells, graph.cost_per_visit, self.journeys, self.existing,
-               self.expectation, self.at, self.due_day, self.agenda.days, self.journey_quality,
+               self.expectation, self.at, self.due_day, self.journey_quality,
                self.journey_moments, self.journey_revenue, self.journey_bought,
                self.journey_cost)
 
@@ -382,7 +368,7 @@ def _change_attitudes(who: np.ndarray, values: np.ndarray, replace: bool, status
 def _enter(who: np.ndarray, tp: np.ndarray, quality: np.ndarray, day: int, rating_shift: float,
            rated: np.ndarray, duration: np.ndarray, revenue: np.ndarray, sells: np.ndarray,
            cost: np.ndarray, journeys: np.ndarray, existing: np.ndarray,
-           expectation: np.ndarray, at: np.ndarray, due_day: np.ndarray, agenda: Any,
+           expectation: np.ndarray, at: np.ndarray, due_day: np.ndarray,
            journey_quality: np.ndarray, journey_moments: np.ndarray,
            journey_revenue: np.ndarray, journey_bought: np.ndarray,
            journey_cost: np.ndarray) -> None:  # pragma: no cover - compiled
@@ -392,8 +378,6 @@ def _enter(who: np.ndarray, tp: np.ndarray, quality: np.ndarray, day: int, ratin
             expectation[w] += rating_shift
         at[w] = t
         due_day[w] = day + duration[t]
-        if duration[t] > 0:  # due on a later day (the others move on today)
-            note(agenda, w, due_day[w])
         journey_quality[w] += quality[i]
         journey_moments[w] += 1
         journey_revenue[w] += revenue[t]
