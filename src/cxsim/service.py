@@ -41,7 +41,6 @@ import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
-from cxsim.population import records
 from cxsim.queues import HOURS_PER_WEEK, MINUTES_PER_DAY, Served, ServiceLines, weekly_servers
 from cxsim.scenario import Scenario, Service
 from cxsim.streams import Streams, slot_uniform
@@ -202,19 +201,15 @@ class ServiceDesk:
         self.desks = desks
         self.lines: ServiceLines | None = None
         self.care_seen = np.zeros(len(desks.care), dtype=bool)  # care in any world of the run
-        state = records(size, [  # per customer, one record (see cxsim.population.records)
-            ("open", np.bool_),  # a service episode is open
-            ("at_exit", np.bool_),  # journey reached an exit, episode open
-            ("failures", np.int8),  # problems in the current journey
-            ("problems", np.int32), ("complaints", np.int32),  # episodes opened
-            ("contacts", np.int32),
-            ("held", np.float64),  # felt value of the problem, held until contact
-            ("answer_low", np.float64), ("answer_high", np.float64),  # answers met this journey
-        ], {"held": np.nan, "answer_low": np.inf, "answer_high": -np.inf})
-        self.open, self.at_exit, self.failures = state["open"], state["at_exit"], state["failures"]
-        self.problems, self.complaints = state["problems"], state["complaints"]
-        self.contacts, self.held = state["contacts"], state["held"]
-        self.answer_low, self.answer_high = state["answer_low"], state["answer_high"]
+        self.open = np.zeros(size, dtype=bool)  # a service episode is open
+        self.held = np.full(size, np.nan)  # felt value of the problem, held until contact
+        self.failures = np.zeros(size, dtype=np.int8)  # problems in the current journey
+        self.answer_low = np.full(size, np.inf)  # answers met in the current journey
+        self.answer_high = np.full(size, -np.inf)
+        self.at_exit = np.zeros(size, dtype=bool)  # journey reached an exit, episode open
+        self.problems = np.zeros(size, dtype=np.int32)
+        self.complaints = np.zeros(size, dtype=np.int32)  # episodes opened
+        self.contacts = np.zeros(size, dtype=np.int32)
         self.due: dict[int, list[Contacts]] = {}  # contacts to make, by day
         self.ending: dict[int, list[Contacts]] = {}  # contacts queued, by the day they end
         self.days = QueueDays.zeros(len(desks.care), horizon_days)
