@@ -71,11 +71,16 @@ def main() -> None:
 
 def scaled_staff(scenario: Scenario, factor: int) -> Scenario:
     """``scenario`` with every care touchpoint's servers multiplied by ``factor``."""
+    return override(scenario, staff_times(scenario, factor))
+
+
+def staff_times(scenario: Scenario, factor: int) -> dict[str, int | list]:
+    """Every care touchpoint's servers × ``factor``, as overrides by field path."""
     def times(servers: int | list) -> int | list:
         return [times(s) for s in servers] if isinstance(servers, list) else servers * factor
 
-    return override(scenario, {f"touchpoints.{name}.care.servers": times(tp.care.servers)
-                               for name, tp in scenario.touchpoints.items() if tp.care})
+    return {f"touchpoints.{name}.care.servers": times(tp.care.servers)
+            for name, tp in scenario.touchpoints.items() if tp.care}
 
 
 if __name__ == "__main__":
