@@ -293,14 +293,17 @@ class JourneyModel(mesa.Model):
                                                  serial[lined])
                 quality -= self.wait_penalty(who, tp, wait)
         problem, problems = self.experience(who, tp, serial, quality)
-        felt = self.judge(who, tp, quality, problem, wait, remember=not problems)
+        felt = self.judge(who, tp, quality, problem, wait, remember=False)
+        remembered = who
         if problems:  # complainers' bad moments wait for care's answer (cxsim.service)
-            complains = self.service.complain(who, problem, felt,
-                                              p.traits["complain_propensity"],
-                                              self.streams.key("complain"), serial, day)
-            world.memory.remember(p.memory, who[~complains], felt[~complains])
+            complains, complaints = self.service.complain(
+                who, problem, felt, p.traits["complain_propensity"],
+                self.streams.key("complain"), serial, day)
+            if complaints:
+                remembered, felt = who[~complains], felt[~complains]
             self.today.problems += problems
-            self.today.complaints += int(complains.sum())
+            self.today.complaints += complaints
+        world.memory.remember(p.memory, remembered, felt)
         reviews = world.scenario.reviews  # first-timers reading the rating expect more or less
         p.enter(who, tp, quality, day, graph,
                 reviews.expectation_influence * (self.rating - reviews.initial_rating))

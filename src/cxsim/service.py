@@ -240,17 +240,19 @@ class ServiceDesk:
 
     def complain(self, who: np.ndarray, problem: np.ndarray, felt: np.ndarray,
                  propensity: np.ndarray, key: np.uint64, serial: np.ndarray,
-                 day: int) -> np.ndarray:
+                 day: int) -> tuple[np.ndarray, int]:
         """Customers ``who`` just met their touchpoints, some with a ``problem`` (bad moments
         ``felt``): those who complain (their draw of stream ``key`` at ``serial`` below their
         ``propensity``, no episode already open) open an episode with a first contact today,
-        and their bad moment is held back. Returns who complains (mask over ``who``)."""
+        and their bad moment is held back. Returns who complains (mask over ``who``) and how
+        many."""
         complains = np.zeros(len(who), dtype=np.bool_)
-        _complain(who, problem, felt, propensity, key, serial, self.desks.anyone_complains,
-                  self.problems, self.failures, self.open, self.held, self.complaints, complains)
-        opening = who[complains]
-        self.schedule(opening, np.full(len(opening), -1), np.ones(len(opening), np.int8), day)
-        return complains
+        count = _complain(who, problem, felt, propensity, key, serial,
+                          self.desks.anyone_complains, self.problems, self.failures, self.open,
+                          self.held, self.complaints, complains)
+        if count:
+            self.schedule(who[complains], np.full(count, -1), np.ones(count, np.int8), day)
+        return complains, count
 
     def schedule(self, who: np.ndarray, tp: np.ndarray, attempt: np.ndarray, day: int) -> None:
         if len(who):
@@ -432,8 +434,10 @@ def _release_held(who: np.ndarray, attempt: np.ndarray, abandoned: np.ndarray,
 def _complain(who: np.ndarray, problem: np.ndarray, felt: np.ndarray, propensity: np.ndarray,
               key: np.uint64, serial: np.ndarray, anyone: bool, problems: np.ndarray,
               failures: np.ndarray, open_: np.ndarray, held: np.ndarray, complaints: np.ndarray,
-              complains: np.ndarray) -> None:  # pragma: no cover - compiled
-    """The episodes :meth:`ServiceDesk.complain` opens, one customer at a time."""
+              complains: np.ndarray) -> int:  # pragma: no cover - compiled
+    """The episodes :meth:`ServiceDesk.complain` opens, one customer at a time; returns how
+    many."""
+    count = 0
     for i in range(who.shape[0]):
         if not problem[i]:
             continue
@@ -444,6 +448,8 @@ def _complain(who: np.ndarray, problem: np.ndarray, felt: np.ndarray, propensity
             open_[w] = complains[i] = True
             held[w] = felt[i]
             complaints[w] += 1
+            count += 1
+    return count
 
 
 @numba.njit(cache=True)
