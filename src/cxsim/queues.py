@@ -272,6 +272,7 @@ class ServiceLines:
         self.weekday_hours = np.array([servers.reshape(7, 24).sum(axis=1) for servers in servers],
                                       dtype=float).reshape(len(servers), 7)
         self.free = np.zeros(self.until.shape[:2])
+        self.staffed = np.maximum((self.until[:, :, 0] < np.inf).sum(axis=1), 1)  # per line
         self.gaps = np.zeros((*self.free.shape, 8, 2))  # per line and server: start, end
         self.gap_count = np.zeros(self.free.shape, dtype=np.int64)
         self.latest = np.full(len(servers), -np.inf)  # latest arrival served, per line
@@ -299,6 +300,9 @@ class ServiceLines:
         start = np.empty(len(arrival))
         abandoned = np.empty(len(arrival), dtype=np.bool_)
         order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
+        # a contact adds at most one gap: room for twice each server's share, as a rule
+        share = np.bincount(line, minlength=len(self.servers)) / self.staffed
+        self._make_room(int(self.gap_count.max(initial=0) + 2 * share.max(initial=0)) + 1)
         done = 0
         while done < len(arrival):
             done = _serve_in_order(done, order, line, arrival, service, patience, self.free,
@@ -310,9 +314,10 @@ class ServiceLines:
 
     def _make_room(self, gaps: int) -> None:
         """Room for at least ``gaps`` gaps per server."""
-        grown = np.zeros((*self.gaps.shape[:2], gaps, 2))
-        grown[:, :, :self.gaps.shape[2]] = self.gaps
-        self.gaps = grown
+        if gaps > self.gaps.shape[2]:
+            grown = np.zeros((*self.gaps.shape[:2], max(gaps, 2 * self.gaps.shape[2]), 2))
+            grown[:, :, :self.gaps.shape[2]] = self.gaps
+            self.gaps = grown
 
     def server_hours(self, day: int) -> np.ndarray:
         """Server-hours on duty during ``day``, per line (for staff cost and utilisation)."""
