@@ -247,6 +247,24 @@ def _forget(gaps: np.ndarray, gap_count: np.ndarray,
                 gap_count[q, k] = n - gone
 
 
+@numba.njit(cache=True)
+def _room_wanted(line: np.ndarray, staffed: np.ndarray,
+                 gap_count: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Gaps per server to make room for before serving contacts in ``line``: a contact adds at
+    most one gap, so the most any server has plus twice a server's share of the busiest line,
+    as a rule (a pass that still runs out stops and is carried on: see :func:`_serve`)."""
+    arrivals = np.zeros(staffed.shape[0])
+    for q in line:
+        arrivals[q] += 1
+    share = 0.0
+    for q in range(staffed.shape[0]):
+        share = max(share, arrivals[q] / staffed[q])
+    most = 0
+    for count in gap_count.ravel():
+        most = max(most, count)
+    return int(most + 2 * share) + 1
+
+
 @dataclass
 class Served:
     """What became of a batch of contacts, in the order given."""
@@ -300,9 +318,7 @@ class ServiceLines:
         start = np.empty(len(arrival))
         abandoned = np.empty(len(arrival), dtype=np.bool_)
         order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
-        # a contact adds at most one gap: room for twice each server's share, as a rule
-        share = np.bincount(line, minlength=len(self.servers)) / self.staffed
-        self._make_room(int(self.gap_count.max(initial=0) + 2 * share.max(initial=0)) + 1)
+        self._make_room(_room_wanted(line, self.staffed, self.gap_count))
         done = 0
         while done < len(arrival):
             done = _serve_in_order(done, order, line, arrival, service, patience, self.free,
