@@ -203,7 +203,8 @@ class DistributionTable:
 
     @staticmethod
     def _shape(distribution: Any) -> tuple[float, float, bool, int]:
-        """loc, scale, whether exp(·), and the standard form of ``distribution`` (nan: none)."""
+        """loc, scale, whether exp(·), and the standard form of ``distribution`` (loc nan: drawn
+        by its own inverse CDF, group by group)."""
         if isinstance(distribution, Normal):
             return distribution.mean_, distribution.sd, False, NORMAL
         if isinstance(distribution, Constant):

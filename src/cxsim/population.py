@@ -5,8 +5,8 @@ preferences and :data:`JOURNEY_FIELDS`), and each field is seen as an array (:fu
 code reads ``people.expectation[who]`` as it would a separate array, while the fields of one
 customer sit together in memory. Traits are fixed at day 0, drawn per segment from the
 scenario's distributions; state changes as customers move through their journeys. A customer's
-row number is their *slot* in every keyed random stream
-(:mod:`cxsim.streams`). Rows are never reused or compacted.
+row number is their *slot* in every keyed random stream (:mod:`cxsim.streams`). Rows are never
+reused or compacted.
 """
 
 from __future__ import annotations
