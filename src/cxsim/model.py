@@ -46,7 +46,16 @@ from cxsim.distributions import DistributionTable
 from cxsim.graph import JourneyGraph
 from cxsim.network import build_network
 from cxsim.population import NEVER, Population, Status
-from cxsim.rules import AttitudeUpdate, Disconfirmation, JourneyMemory, Loyalty, make_rule
+from cxsim.rules import (
+    AttitudeUpdate,
+    Disconfirmation,
+    JourneyMemory,
+    Loyalty,
+    compiled_felt_value,
+    compiled_recall,
+    compiled_remember,
+    make_rule,
+)
 from cxsim.scenario import Scenario, Strategy
 from cxsim.service import MAX_PATIENCE_RATIO, CareDesks, Contacts, ServiceDesk
 from cxsim.streams import Streams, slot_uniform
@@ -71,6 +80,12 @@ class World:
     loyalty: Loyalty
     inter_purchase: DistributionTable  # one per segment
     desks: CareDesks
+    felt_rule: tuple[int, np.ndarray] = field(init=False)  # compiled forms (cxsim.rules)
+    memory_rule: tuple[int, np.ndarray] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.felt_rule = self.disconfirmation.compiled_form()
+        self.memory_rule = self.memory.compiled_form()
 
     @classmethod
     def build(cls, scenario: Scenario, ids: list[str], channels: list[str]) -> World:
@@ -294,16 +309,14 @@ class JourneyModel(mesa.Model):
                 quality -= self.wait_penalty(who, tp, wait)
         problem, problems = self.experience(who, tp, serial, quality)
         felt = self.judge(who, tp, quality, problem, wait, remember=False)
-        remembered = who
+        complains = None
         if problems:  # complainers' bad moments wait for care's answer (cxsim.service)
             complains, complaints = self.service.complain(
                 who, problem, felt, p.traits["complain_propensity"],
                 self.streams.key("complain"), serial, day)
-            if complaints:
-                remembered, felt = who[~complains], felt[~complains]
             self.today.problems += problems
             self.today.complaints += complaints
-        world.memory.remember(p.memory, remembered, felt)
+        self.remember(who, felt, left_out=complains)
         reviews = world.scenario.reviews  # first-timers reading the rating expect more or less
         p.enter(who, tp, quality, day, graph,
                 reviews.expectation_influence * (self.rating - reviews.initial_rating))
@@ -345,13 +358,11 @@ class JourneyModel(mesa.Model):
         minutes in line): the felt value of ``quality`` against their expectation
         (importance-weighted), folded into journey memory when ``remember``, and kept for the
         moments table. Returns the felt values."""
-        graph, p, world, day = self.world.graph, self.people, self.world, self.today.day
+        graph, p, day = self.world.graph, self.people, self.today.day
         expectation = p.expectation[who]
-        felt = world.disconfirmation.felt_value(quality, expectation)
-        if graph.weighted:
-            felt *= graph.importance[tp]
+        felt = self.feel(tp, quality, expectation)
         if remember:
-            world.memory.remember(p.memory, who, felt)
+            self.remember(who, felt)
         self.today.moments += len(who)
         if "moments" in self.sinks:
             problem = np.zeros(len(who), dtype=bool) if problem is None else problem
@@ -373,6 +384,40 @@ class JourneyModel(mesa.Model):
                 "wait_minutes": wait[keep],
             })
         return felt
+
+    def feel(self, tp: np.ndarray, quality: np.ndarray, expectation: np.ndarray) -> np.ndarray:
+        """Felt values of moments at touchpoints ``tp``: the touchpoint's importance ×
+        the disconfirmation rule's felt value of ``quality`` against ``expectation`` (a built-in
+        rule in one compiled pass)."""
+        graph, (rule, params) = self.world.graph, self.world.felt_rule
+        if rule:
+            return _felt(rule, params, quality, expectation, graph.importance, tp)
+        felt = self.world.disconfirmation.felt_value(quality, expectation)
+        if graph.weighted:
+            felt *= graph.importance[tp]
+        return felt
+
+    def remember(self, who: np.ndarray, felt: np.ndarray,
+                 left_out: np.ndarray | None = None) -> None:
+        """Fold moments ``felt`` into the journey memory of customers ``who``, but of those
+        ``left_out`` (a mask over ``who``)."""
+        memory, (rule, params) = self.world.memory, self.world.memory_rule
+        if rule:
+            first, second = (self.people.memory[name] for name in memory.state)
+            compiled_remember(rule, params, first, second, who, felt,
+                              np.zeros(len(who), np.bool_) if left_out is None else left_out)
+            return
+        if left_out is not None:
+            who, felt = who[~left_out], felt[~left_out]
+        memory.remember(self.people.memory, who, felt)
+
+    def recall(self, who: np.ndarray) -> np.ndarray:
+        """The journey memory's evaluation of the journeys of customers ``who``."""
+        memory, (rule, params) = self.world.memory, self.world.memory_rule
+        if rule:
+            first, second = (self.people.memory[name] for name in memory.state)
+            return compiled_recall(rule, params, first, second, who)
+        return memory.recall(self.people.memory, who)
 
     def serve(self) -> None:
         """Complaints, repeat contacts and escalations reach care touchpoints and queue there;
@@ -410,7 +455,7 @@ class JourneyModel(mesa.Model):
         quality -= (self.wait_penalty(who, calls.tp, calls.wait)
                     + spec.unresolved_penalty * ~solved + spec.inconsistency_penalty * spread)
         released, bad = desk.release_held(calls, solved)
-        self.world.memory.remember(p.memory, released, bad)
+        self.remember(released, bad)
         self.judge(who, calls.tp, quality, wait=calls.wait)
         self.charge(who, np.where(served, graph.cost_per_visit[calls.tp], 0.0))
         closing, escalated = desk.follow_on(calls, solved, day, draw("retry") < spec.retry,
@@ -477,7 +522,7 @@ class JourneyModel(mesa.Model):
             return
         if world.desks.follow_up >= 0 and world.desks.follow_up_after == "purchase":
             self.follow_up(who[p.journey_revenue[who] > 0])
-        evaluation = world.memory.recall(p.memory, who)
+        evaluation = self.recall(who)
         self.today.evaluation = evaluation
         mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
         attitude, p.expectation[who] = world.attitude.update(
@@ -640,6 +685,16 @@ def _told_aware(told: np.ndarray, status: np.ndarray, prospect: int, chance: flo
             count += 1
         i = j
     return aware[:count]
+
+
+@numba.njit(cache=True)
+def _felt(rule: int, params: np.ndarray, quality: np.ndarray, expectation: np.ndarray,
+          importance: np.ndarray, tp: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """importance × felt value by the built-in disconfirmation rule numbered ``rule``."""
+    felt = np.empty(quality.shape[0])
+    for i in range(quality.shape[0]):
+        felt[i] = compiled_felt_value(rule, params, quality[i], expectation[i]) * importance[tp[i]]
+    return felt
 
 
 @numba.njit(cache=True)

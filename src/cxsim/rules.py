@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, ClassVar
 
+import numba
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,16 +36,32 @@ class RuleParams(BaseModel):
 
 
 class Rule:
-    """Base of all rules. ``kind`` names the slot; ``Params`` validates the parameters."""
+    """Base of all rules. ``kind`` names the slot; ``Params`` validates the parameters;
+    ``methods`` are the kind's methods."""
 
     kind: ClassVar[str]
+    methods: ClassVar[tuple[str, ...]] = ()
     Params: ClassVar[type[RuleParams]] = RuleParams
+    compiled: ClassVar[int] = 0
+    """A built-in rule's number in its kind's compiled form (the end of this module); 0 for a
+    rule that runs only as its numpy methods."""
 
     def __init__(self, params: RuleParams | None = None, **values: Any) -> None:
         self.params = params if params is not None else self.Params(**values)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
+
+    def compiled_form(self) -> tuple[int, np.ndarray]:
+        """The rule's number in its kind's compiled form and its parameters (in the order of
+        its ``Params`` fields), for the model's compiled passes; number 0 when it has none,
+        as for a subclass of a built-in rule that overrides one of its methods."""
+        owner = next(cls for cls in type(self).__mro__ if "compiled" in vars(cls))
+        if not owner.compiled or any(getattr(type(self), method) is not getattr(owner, method)
+                                     for method in self.methods):
+            return 0, np.empty(0)
+        return owner.compiled, np.array([float(getattr(self.params, name))
+                                         for name in owner.Params.model_fields])
 
 
 # --------------------------------------------------------------------------------------------
@@ -55,6 +72,7 @@ class Disconfirmation(Rule):
     """Felt value of a moment of truth: ``felt_value(quality, expectation) -> felt``."""
 
     kind = "disconfirmation"
+    methods = ("felt_value",)
 
     def felt_value(self, quality: FloatArray, expectation: FloatArray) -> FloatArray:
         raise NotImplementedError
@@ -69,6 +87,7 @@ class JourneyMemory(Rule):
     """
 
     kind = "memory"
+    methods = ("remember", "recall")
     state: ClassVar[dict[str, float]] = {}
 
     def remember(self, memory: dict[str, FloatArray], who: np.ndarray, felt: FloatArray) -> None:
@@ -83,6 +102,7 @@ class AttitudeUpdate(Rule):
     new attitude and the new expectation."""
 
     kind = "attitude"
+    methods = ("update",)
 
     def update(
         self,
@@ -100,6 +120,7 @@ class Loyalty(Rule):
     chance to come back for another journey."""
 
     kind = "loyalty"
+    methods = ("recommend", "return_probability")
 
     def recommend(self, attitude: FloatArray, noise: FloatArray) -> np.ndarray:
         raise NotImplementedError
@@ -127,6 +148,10 @@ def register[R: type[Rule]](name: str) -> Any:
 # --------------------------------------------------------------------------------------------
 # built-in rules
 
+# their numbers in their kinds' compiled forms (the end of this module)
+ASYMMETRIC, LINEAR = 1, 2
+PEAK_END, MEAN, RECENCY = 1, 2, 3
+
 
 @register("asymmetric")
 class AsymmetricDisconfirmation(Disconfirmation):
@@ -136,6 +161,8 @@ class AsymmetricDisconfirmation(Disconfirmation):
     felt = d if d ≥ 0, else λ·d with λ = ``loss_aversion`` (≥ 0; above 1, falling short hurts
     more than exceeding helps: Anderson & Sullivan 1993; Kahneman & Tversky 1979 estimate λ ≈ 2).
     """
+
+    compiled = ASYMMETRIC
 
     class Params(RuleParams):
         loss_aversion: float = Field(default=2.0, ge=0)
@@ -149,6 +176,8 @@ class AsymmetricDisconfirmation(Disconfirmation):
 class LinearDisconfirmation(Disconfirmation):
     """Symmetric disconfirmation: felt = quality − expectation (Oliver 1980)."""
 
+    compiled = LINEAR
+
     def felt_value(self, quality: FloatArray, expectation: FloatArray) -> FloatArray:
         return quality - expectation
 
@@ -160,6 +189,8 @@ class PeakEnd(JourneyMemory):
     evaluation = w·peak + (1 − w)·end, where *peak* is the felt value of the most intense moment
     (largest |felt|) and *end* the last one; w = ``peak_weight``. Duration is neglected.
     """
+
+    compiled = PEAK_END
 
     class Params(RuleParams):
         peak_weight: float = Field(default=0.5, ge=0, le=1)
@@ -180,6 +211,8 @@ class PeakEnd(JourneyMemory):
 class MeanMemory(JourneyMemory):
     """Every moment counts equally: evaluation = mean of the felt values."""
 
+    compiled = MEAN
+
     state: ClassVar[dict[str, float]] = {"total": 0.0, "count": 0.0}
 
     def remember(self, memory: dict[str, FloatArray], who: np.ndarray, felt: FloatArray) -> None:
@@ -194,6 +227,8 @@ class MeanMemory(JourneyMemory):
 class RecencyWeightedMemory(JourneyMemory):
     """Recent moments weigh more: m ← (1 − w)·m + w·felt, starting from the first moment
     (an exponentially weighted mean; recency effects, Ariely & Carmon 2000)."""
+
+    compiled = RECENCY
 
     class Params(RuleParams):
         recency_weight: float = Field(default=0.5, gt=0, le=1)
@@ -269,6 +304,64 @@ class LogisticLoyalty(Loyalty):
         p = self.params
         logit = np.log(p.base_return / (1 - p.base_return)) + p.return_slope * attitude
         return 1.0 / (1.0 + np.exp(-logit))
+
+
+# --------------------------------------------------------------------------------------------
+# compiled forms of the built-in rules
+#
+# The model runs a built-in rule in the same compiled pass as the bookkeeping around it (see
+# docs/rules.md): the rule's equation as in its numpy method, one customer at a time, chosen by
+# the rule's number. tests/test_rules.py checks that each gives exactly the numpy method's numbers.
+
+
+@numba.njit(cache=True)
+def compiled_felt_value(rule: int, params: np.ndarray, quality: float,
+                        expectation: float) -> float:  # pragma: no cover - compiled
+    """:meth:`Disconfirmation.felt_value` of one moment, by the built-in rule numbered ``rule``."""
+    d = quality - expectation
+    if rule == ASYMMETRIC:
+        return d + (params[0] - 1) * min(d, 0.0)
+    return d
+
+
+@numba.njit(cache=True)
+def compiled_remember(rule: int, params: np.ndarray, first: np.ndarray, second: np.ndarray,
+                      who: np.ndarray, felt: np.ndarray,
+                      left_out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:meth:`JourneyMemory.remember` by the built-in rule numbered ``rule``, for customers
+    ``who`` but those ``left_out``; ``first`` and ``second`` are the rule's ``state`` arrays in
+    their order."""
+    for i in range(who.shape[0]):
+        if left_out[i]:
+            continue
+        w, value = who[i], felt[i]
+        if rule == PEAK_END:
+            if abs(value) > abs(first[w]):
+                first[w] = value
+            second[w] = value
+        elif rule == MEAN:
+            first[w] += value
+            second[w] += 1
+        else:
+            weight = 1.0 if second[w] == 0 else params[0]
+            first[w] += weight * (value - first[w])
+            second[w] += 1
+
+
+@numba.njit(cache=True)
+def compiled_recall(rule: int, params: np.ndarray, first: np.ndarray, second: np.ndarray,
+                    who: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """:meth:`JourneyMemory.recall` by the built-in rule numbered ``rule``."""
+    evaluation = np.empty(who.shape[0])
+    for i in range(who.shape[0]):
+        w = who[i]
+        if rule == PEAK_END:
+            evaluation[i] = params[0] * first[w] + (1 - params[0]) * second[w]
+        elif rule == MEAN:
+            evaluation[i] = first[w] / max(second[w], 1.0)
+        else:
+            evaluation[i] = first[w]
+    return evaluation
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""The built-in rules' compiled forms give exactly what their numpy methods give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from cxsim import load_scenario, override, simulate
+from cxsim.model import _felt
+from cxsim.rules import (
+    AsymmetricDisconfirmation,
+    Disconfirmation,
+    JourneyMemory,
+    LinearDisconfirmation,
+    MeanMemory,
+    PeakEnd,
+    RecencyWeightedMemory,
+    Rule,
+    compiled_recall,
+    compiled_remember,
+)
+
+RNG = np.random.default_rng(20261202)
+
+
+@pytest.mark.parametrize("rule", [AsymmetricDisconfirmation(loss_aversion=2.5),
+                                  AsymmetricDisconfirmation(loss_aversion=0.0),
+                                  LinearDisconfirmation()])
+def test_a_compiled_felt_value_is_the_numpy_one(rule: Disconfirmation):
+    quality, expectation = RNG.normal(7, 2, 500), RNG.normal(7, 1, 500)
+    code, params = rule.compiled_form()
+    compiled = _felt(code, params, quality, expectation, np.ones(1), np.zeros(500, np.int64))
+    assert code and np.array_equal(compiled, rule.felt_value(quality, expectation))
+
+
+@pytest.mark.parametrize("rule", [PeakEnd(peak_weight=0.3), MeanMemory(),
+                                  RecencyWeightedMemory(recency_weight=0.25)])
+def test_a_compiled_journey_memory_is_the_numpy_one(rule: JourneyMemory):
+    """Ten rounds of moments for random customers (some left out), then the evaluations."""
+    size = 200
+    numpy_memory = {name: np.full(size, start) for name, start in rule.state.items()}
+    compiled_memory = {name: values.copy() for name, values in numpy_memory.items()}
+    code, params = rule.compiled_form()
+    first, second = compiled_memory.values()
+    for _ in range(10):
+        who = RNG.choice(size, 80, replace=False)
+        felt, left_out = RNG.normal(0, 2, 80), RNG.random(80) < 0.2
+        rule.remember(numpy_memory, who[~left_out], felt[~left_out])
+        compiled_remember(code, params, first, second, who, felt, left_out)
+    everyone = np.arange(size)
+    assert code and all(np.array_equal(numpy_memory[n], compiled_memory[n]) for n in rule.state)
+    assert np.array_equal(compiled_recall(code, params, first, second, everyone),
+                          rule.recall(numpy_memory, everyone))
+
+
+def test_a_subclass_that_overrides_a_method_runs_as_numpy():
+    class Halved(PeakEnd):
+        def recall(self, memory, who):
+            return super().recall(memory, who) / 2
+
+    class Sharper(PeakEnd):
+        class Params(PeakEnd.Params):
+            extra: float = 1.0
+
+    assert Halved().compiled_form()[0] == 0
+    assert Sharper(peak_weight=0.9).compiled_form()[0] == PeakEnd.compiled
+    assert Sharper(peak_weight=0.9).compiled_form()[1].tolist() == [0.9]
+
+
+CHOICES = {
+    "default rules": {},
+    "linear, mean": {"perception.disconfirmation": {"rule": "linear"},
+                     "perception.memory": {"rule": "mean"}},
+    "recency": {"perception.memory": {"rule": "recency", "recency_weight": 0.3}},
+}
+
+
+@pytest.mark.parametrize("choice", CHOICES)
+def test_the_model_gives_the_same_tables_with_the_rules_run_as_numpy(choice, monkeypatch):
+    scenario = override(load_scenario("scenarios/hotel.yaml",
+                                      ["population.size=1500", "horizon_days=120"]),
+                        CHOICES[choice])
+    compiled = simulate(scenario)
+    monkeypatch.setattr(Rule, "compiled_form", lambda self: (0, np.empty(0)))
+    as_numpy = simulate(scenario)
+    for table in ("customers", "daily", "moments", "kpis"):
+        assert isinstance(compiled[table], pa.Table)
+        assert compiled[table].equals(as_numpy[table]), table
