@@ -7,12 +7,14 @@ import pyarrow as pa
 import pytest
 
 from cxsim import load_scenario, override, simulate
-from cxsim.model import _felt
+from cxsim.model import _felt, _recommend, _update_attitudes
 from cxsim.rules import (
     AsymmetricDisconfirmation,
     Disconfirmation,
+    ExponentialAttitude,
     JourneyMemory,
     LinearDisconfirmation,
+    LogisticLoyalty,
     MeanMemory,
     PeakEnd,
     RecencyWeightedMemory,
@@ -52,6 +54,29 @@ def test_a_compiled_journey_memory_is_the_numpy_one(rule: JourneyMemory):
     assert code and all(np.array_equal(numpy_memory[n], compiled_memory[n]) for n in rule.state)
     assert np.array_equal(compiled_recall(code, params, first, second, everyone),
                           rule.recall(numpy_memory, everyone))
+
+
+def test_a_compiled_attitude_update_is_the_numpy_one():
+    rule, size = ExponentialAttitude(attitude_rate=0.35, expectation_rate=0.15), 300
+    attitude, expectation = RNG.normal(0, 1, size), RNG.normal(7, 1, size)
+    quality, moments = RNG.normal(50, 10, size), RNG.integers(0, 9, size).astype(np.int32)
+    who, evaluation = RNG.permutation(size)[:200], RNG.normal(0, 2, 200)
+    numpy_attitude, numpy_expectation = rule.update(
+        attitude[who], expectation[who], evaluation, quality[who] / np.maximum(moments[who], 1))
+    code, params = rule.compiled_form()
+    assert code and np.array_equal(
+        _update_attitudes(code, params, who, evaluation, attitude, expectation, quality,
+                          moments), numpy_attitude)
+    assert np.array_equal(expectation[who], numpy_expectation)
+
+
+def test_a_compiled_recommendation_is_the_numpy_one():
+    rule = LogisticLoyalty(recommend_intercept=7.0, recommend_slope=1.5, recommend_noise=2.0)
+    attitude, noise = RNG.normal(0, 3, 1000), RNG.normal(0, 1, 1000)  # scores beyond 0 and 10
+    code, params = rule.compiled_form()
+    compiled = _recommend(code, params, np.arange(1000), attitude, noise)
+    assert code and compiled.dtype == np.int8
+    assert np.array_equal(compiled, rule.recommend(attitude, noise))
 
 
 def test_a_subclass_that_overrides_a_method_runs_as_numpy():

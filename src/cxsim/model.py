@@ -53,7 +53,9 @@ from cxsim.rules import (
     Loyalty,
     compiled_felt_value,
     compiled_recall,
+    compiled_recommend,
     compiled_remember,
+    compiled_update,
     make_rule,
 )
 from cxsim.scenario import Scenario, Strategy
@@ -82,10 +84,14 @@ class World:
     desks: CareDesks
     felt_rule: tuple[int, np.ndarray] = field(init=False)  # compiled forms (cxsim.rules)
     memory_rule: tuple[int, np.ndarray] = field(init=False)
+    attitude_rule: tuple[int, np.ndarray] = field(init=False)
+    loyalty_rule: tuple[int, np.ndarray] = field(init=False)
 
     def __post_init__(self) -> None:
         self.felt_rule = self.disconfirmation.compiled_form()
         self.memory_rule = self.memory.compiled_form()
+        self.attitude_rule = self.attitude.compiled_form()
+        self.loyalty_rule = self.loyalty.compiled_form()
 
     @classmethod
     def build(cls, scenario: Scenario, ids: list[str], channels: list[str]) -> World:
@@ -524,18 +530,35 @@ class JourneyModel(mesa.Model):
             self.follow_up(who[p.journey_revenue[who] > 0])
         evaluation = self.recall(who)
         self.today.evaluation = evaluation
-        mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
-        attitude, p.expectation[who] = world.attitude.update(
-            p.attitude[who], p.expectation[who], evaluation, mean_quality)
-        p.set_attitude(who, attitude)
-        noise = self.streams.normal("recommend", who, serial=p.journeys[who])
-        scores = world.loyalty.recommend(p.attitude[who], noise)
+        self.update_attitudes(who, evaluation)
+        scores = self.recommend(who)
         p.last_recommend[who] = scores
         self.today.scores = scores
 
         years = (p.journey_start[who] - p.first_day[who]) / 365.0
         rate = world.scenario.economics.discount_rate_per_year
         self.adopted += p.finish_journeys(who, (1.0 + rate) ** -years)
+
+    def update_attitudes(self, who: np.ndarray, evaluation: np.ndarray) -> None:
+        """The attitude rule's new attitudes and expectations of customers ``who`` after
+        journeys they evaluate ``evaluation``, of the mean quality they met."""
+        p, (rule, params) = self.people, self.world.attitude_rule
+        if rule:
+            attitude = _update_attitudes(rule, params, who, evaluation, p.attitude,
+                                         p.expectation, p.journey_quality, p.journey_moments)
+        else:
+            mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
+            attitude, p.expectation[who] = self.world.attitude.update(
+                p.attitude[who], p.expectation[who], evaluation, mean_quality)
+        p.set_attitude(who, attitude)
+
+    def recommend(self, who: np.ndarray) -> np.ndarray:
+        """How likely customers ``who`` are to recommend, 0–10, by the loyalty rule."""
+        p, (rule, params) = self.people, self.world.loyalty_rule
+        noise = self.streams.normal("recommend", who, serial=p.journeys[who])
+        if rule:
+            return _recommend(rule, params, who, p.attitude, noise)
+        return self.world.loyalty.recommend(p.attitude[who], noise)
 
     def lose(self, who: np.ndarray) -> None:
         """Prospects whose first journey ended without a purchase (they bought elsewhere): not
@@ -695,6 +718,31 @@ def _felt(rule: int, params: np.ndarray, quality: np.ndarray, expectation: np.nd
     for i in range(quality.shape[0]):
         felt[i] = compiled_felt_value(rule, params, quality[i], expectation[i]) * importance[tp[i]]
     return felt
+
+
+@numba.njit(cache=True)
+def _update_attitudes(rule: int, params: np.ndarray, who: np.ndarray, evaluation: np.ndarray,
+                      attitude: np.ndarray, expectation: np.ndarray, journey_quality: np.ndarray,
+                      journey_moments: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """The new attitudes of ``who`` by the built-in attitude rule numbered ``rule`` (their
+    new expectations in place), from each journey's mean quality."""
+    new = np.empty(who.shape[0])
+    for i in range(who.shape[0]):
+        w = who[i]
+        mean_quality = journey_quality[w] / max(journey_moments[w], 1)
+        new[i], expectation[w] = compiled_update(rule, params, attitude[w], expectation[w],
+                                                 evaluation[i], mean_quality)
+    return new
+
+
+@numba.njit(cache=True)
+def _recommend(rule: int, params: np.ndarray, who: np.ndarray, attitude: np.ndarray,
+               noise: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """0–10 scores of ``who`` by the built-in loyalty rule numbered ``rule``."""
+    scores = np.empty(who.shape[0], dtype=np.int8)
+    for i in range(who.shape[0]):
+        scores[i] = compiled_recommend(rule, params, attitude[who[i]], noise[i])
+    return scores
 
 
 @numba.njit(cache=True)

@@ -151,6 +151,8 @@ def register[R: type[Rule]](name: str) -> Any:
 # their numbers in their kinds' compiled forms (the end of this module)
 ASYMMETRIC, LINEAR = 1, 2
 PEAK_END, MEAN, RECENCY = 1, 2, 3
+EXPONENTIAL = 1
+LOGISTIC = 1  # recommend only: return_probability stays numpy (its exp is numpy's)
 
 
 @register("asymmetric")
@@ -256,6 +258,8 @@ class ExponentialAttitude(AttitudeUpdate):
     theory, Helson 1964; Boulding et al. 1993).
     """
 
+    compiled = EXPONENTIAL
+
     class Params(RuleParams):
         attitude_rate: float = Field(default=0.4, ge=0, le=1)
         expectation_rate: float = Field(default=0.2, ge=0, le=1)
@@ -287,6 +291,8 @@ class LogisticLoyalty(Loyalty):
     model is McFadden's (1974). With c = 0 retention is the constant r₀, the setting of the
     closed-form CLV m·r/(1 + d − r) (Gupta & Lehmann 2003).
     """
+
+    compiled = LOGISTIC
 
     class Params(RuleParams):
         recommend_intercept: float = 8.0
@@ -362,6 +368,23 @@ def compiled_recall(rule: int, params: np.ndarray, first: np.ndarray, second: np
         else:
             evaluation[i] = first[w]
     return evaluation
+
+
+@numba.njit(cache=True)
+def compiled_update(rule: int, params: np.ndarray, attitude: float, expectation: float,
+                    evaluation: float,
+                    mean_quality: float) -> tuple[float, float]:  # pragma: no cover - compiled
+    """:meth:`AttitudeUpdate.update` of one customer, by the built-in rule numbered ``rule``."""
+    return (attitude + params[0] * (evaluation - attitude),
+            expectation + params[1] * (mean_quality - expectation))
+
+
+@numba.njit(cache=True)
+def compiled_recommend(rule: int, params: np.ndarray, attitude: float,
+                       noise: float) -> int:  # pragma: no cover - compiled
+    """:meth:`Loyalty.recommend` of one customer, by the built-in rule numbered ``rule``."""
+    score = params[0] + params[1] * attitude + params[2] * noise
+    return int(min(max(np.rint(score), 0.0), 10.0))
 
 
 # --------------------------------------------------------------------------------------------
