@@ -135,11 +135,12 @@ class Contacts:
     abandoned: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
 
     @staticmethod
-    def join(batches: list[Contacts]) -> Contacts:
+    def join(batches: list[Contacts], fields: tuple[str, ...] | None = None) -> Contacts:
+        """The contacts of ``batches`` in one batch (only their ``fields``, if given)."""
         if len(batches) == 1:
             return batches[0]
         return Contacts(**{name: np.concatenate([getattr(b, name) for b in batches])
-                           for name in Contacts.__dataclass_fields__})
+                           for name in fields or Contacts.__dataclass_fields__})
 
     def take(self, mask: np.ndarray) -> Contacts:
         return Contacts(**{name: getattr(self, name)[mask]
@@ -267,7 +268,7 @@ class ServiceDesk:
         batches = self.due.pop(day, [])
         if not batches:
             return Contacts(*(np.empty(0, np.int64) for _ in range(3)))
-        calls = Contacts.join(batches)
+        calls = Contacts.join(batches, ("who", "tp", "attempt"))  # not yet queued
         serial = self.contacts[calls.who].astype(np.uint64)
         calls.day = np.full(len(calls.who), day, dtype=np.int32)
         calls.minute = np.empty(len(calls.who))
@@ -295,10 +296,11 @@ class ServiceDesk:
         end = served.start + np.where(served.abandoned, 0.0, service)
         last = self.days.served.shape[1] - 1
         ending = np.minimum(end // MINUTES_PER_DAY, last).astype(np.int64)
-        days = np.unique(ending)
-        for d in days:
-            batch = calls if len(days) == 1 else calls.take(ending == d)
-            self.ending.setdefault(int(d), []).append(batch)
+        if ending.min() == ending.max():  # most days: every contact ends the day it came
+            self.ending.setdefault(int(ending[0]), []).append(calls)
+            return
+        for d in np.unique(ending):
+            self.ending.setdefault(int(d), []).append(calls.take(ending == d))
 
     def visit(self, who: np.ndarray, tp: np.ndarray, day: int, streams: Streams,
               serial: np.ndarray) -> np.ndarray:
