@@ -200,6 +200,7 @@ class DistributionTable:
         self.any_general = bool(self.general.any())
         spread = ~self.general & (self.scale != 0)  # constants need no z
         self.forms = sorted({int(f) for f in self.form[spread]})
+        self.constant = not self.forms and not self.any_general  # needs no draws
 
     @staticmethod
     def _shape(distribution: Any) -> tuple[float, float, bool, int]:
@@ -211,6 +212,8 @@ class DistributionTable:
             return distribution.value, 0.0, False, NORMAL
         if isinstance(distribution, LogNormal):
             mu, sigma = distribution._log_params()
+            if sigma == 0:  # no spread: the mean itself
+                return distribution.mean_, 0.0, False, NORMAL
             return mu, sigma, True, NORMAL
         if isinstance(distribution, Exponential):
             return 0.0, distribution.mean_, False, EXPONENTIAL

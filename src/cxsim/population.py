@@ -220,6 +220,8 @@ class Population:
 
         def trait(name: str, pick: Callable[[Segment], Any]) -> np.ndarray:
             table = DistributionTable([pick(seg) for seg in segments])
+            if table.constant:  # one value per segment: nothing to draw
+                return table.loc.astype(np.float32)[groups]
             return table.ppf(groups, streams.uniform(f"trait.{name}", slots)).astype(np.float32)
 
         preference = np.ones((n, len(channels)), dtype=np.float32)
