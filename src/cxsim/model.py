@@ -352,10 +352,9 @@ class JourneyModel(mesa.Model):
         """Quality lost by waiting ``wait`` minutes in a line at ``tp``: service.wait_penalty
         × wait / patience (the customer's patience_minutes × the line's patience_scale), at
         most twice a patience (waits across a night)."""
-        patience = self.people.traits["patience_minutes"][who] * (
-            self.world.desks.patience_scale[tp])
-        return self.world.scenario.service.wait_penalty * np.minimum(
-            wait / np.maximum(patience, 1e-9), MAX_PATIENCE_RATIO)
+        return _wait_penalty(who, tp, wait, self.people.traits["patience_minutes"],
+                             self.world.desks.patience_scale,
+                             self.world.scenario.service.wait_penalty)
 
     def judge(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray,
               problem: np.ndarray | None = None, wait: np.ndarray | None = None,
@@ -718,6 +717,18 @@ def _felt(rule: int, params: np.ndarray, quality: np.ndarray, expectation: np.nd
     for i in range(quality.shape[0]):
         felt[i] = compiled_felt_value(rule, params, quality[i], expectation[i]) * importance[tp[i]]
     return felt
+
+
+@numba.njit(cache=True)
+def _wait_penalty(who: np.ndarray, tp: np.ndarray, wait: np.ndarray, patience: np.ndarray,
+                  patience_scale: np.ndarray,
+                  penalty: float) -> np.ndarray:  # pragma: no cover - compiled
+    """:meth:`JourneyModel.wait_penalty`, one customer at a time."""
+    lost = np.empty(who.shape[0])
+    for i in range(who.shape[0]):
+        mean_patience = np.float64(patience[who[i]]) * patience_scale[tp[i]]
+        lost[i] = penalty * min(wait[i] / max(mean_patience, 1e-9), MAX_PATIENCE_RATIO)
+    return lost
 
 
 @numba.njit(cache=True)

@@ -367,22 +367,54 @@ class ServiceDesk:
         """After settling ``calls``: escalate or retry the unsolved (``retry``, ``switch``:
         the customers' draws already compared with their chances). Returns the customers whose
         episode closes today and whether each was escalated."""
-        escalate_to = self.desks.escalate_to[calls.tp]
-        more = calls.attempt < self.desks.spec.max_attempts
-        escalated = ~solved & ~calls.abandoned & (escalate_to >= 0) & more
-        again = ~solved & ~escalated & retry & more
-        self.schedule(calls.who[escalated], escalate_to[escalated],
-                      calls.attempt[escalated] + 1, day + 1)
-        tp = np.where(switch[again], -calls.tp[again] - 2, calls.tp[again])
-        self.schedule(calls.who[again], tp, calls.attempt[again] + 1, day + 1)
-        closing = calls.who[~escalated & ~again]
-        self.open[closing] = False
+        escalated = np.empty(len(calls.who), dtype=np.bool_)
+        who, tp, attempt, closing, abandoned, in_time = _follow_on(
+            calls.who, calls.tp, calls.attempt, calls.abandoned, calls.wait, solved, retry,
+            switch, self.desks.escalate_to, self.desks.spec.max_attempts,
+            self.desks.target_minutes, self.open, escalated)
+        self.schedule(who, tp, attempt, day + 1)
         if len(calls.who):
             self.waits.append(calls.wait[~calls.abandoned])
-            self.abandoned += int(calls.abandoned.sum())
-            self.in_time += int(((calls.wait <= self.desks.target_minutes[calls.tp])
-                                 & ~calls.abandoned).sum())
+            self.abandoned += abandoned
+            self.in_time += in_time
         return closing, escalated
+
+
+@numba.njit(cache=True)
+def _follow_on(who: np.ndarray, tp: np.ndarray, attempt: np.ndarray, abandoned: np.ndarray,
+               wait: np.ndarray, solved: np.ndarray, retry: np.ndarray, switch: np.ndarray,
+               escalate_to: np.ndarray, max_attempts: int, target_minutes: np.ndarray,
+               open_: np.ndarray, escalated: np.ndarray) -> tuple[
+                   np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:  # pragma: no cover
+    """:meth:`ServiceDesk.follow_on`, one contact at a time: an unsolved contact that was
+    served escalates where its touchpoint escalates to, else one unsolved tries again if it
+    ``retry`` (on another channel if it ``switch``), while attempts remain. Returns tomorrow's
+    contacts (customers, touchpoints, attempts: the escalations, then the retries), the
+    customers whose episode closes (marked closed in ``open_``), and how many contacts gave up
+    and were answered within their touchpoint's target."""
+    n = who.shape[0]
+    again = np.zeros(n, dtype=np.bool_)
+    closes = np.zeros(n, dtype=np.bool_)
+    gave_up = in_time = 0
+    for i in range(n):
+        more = attempt[i] < max_attempts
+        escalated[i] = not solved[i] and not abandoned[i] and escalate_to[tp[i]] >= 0 and more
+        again[i] = not solved[i] and not escalated[i] and retry[i] and more
+        closes[i] = not escalated[i] and not again[i]
+        gave_up += abandoned[i]
+        in_time += wait[i] <= target_minutes[tp[i]] and not abandoned[i]
+    order = np.concatenate((np.flatnonzero(escalated), np.flatnonzero(again)))
+    next_tp = np.empty(order.shape[0], dtype=tp.dtype)
+    for j in range(order.shape[0]):
+        i = order[j]
+        if escalated[i]:
+            next_tp[j] = escalate_to[tp[i]]
+        else:
+            next_tp[j] = -tp[i] - 2 if switch[i] else tp[i]
+    closing = who[closes]
+    open_[closing] = False
+    next_attempt = (attempt[order] + 1).astype(attempt.dtype)
+    return who[order], next_tp, next_attempt, closing, gave_up, in_time
 
 
 @numba.njit(cache=True)
