@@ -36,6 +36,7 @@ there until the episode closes (the episode belongs to the journey).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numba
 import numpy as np
@@ -117,7 +118,7 @@ class CareDesks:
             spec=scenario.service,
         )
 
-    @property
+    @cached_property
     def anyone_complains(self) -> bool:
         return bool(self.contact_weight.any())
 
@@ -135,12 +136,11 @@ class Contacts:
     abandoned: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
 
     @staticmethod
-    def join(batches: list[Contacts], fields: tuple[str, ...] | None = None) -> Contacts:
-        """The contacts of ``batches`` in one batch (only their ``fields``, if given)."""
+    def join(batches: list[Contacts]) -> Contacts:
         if len(batches) == 1:
             return batches[0]
         return Contacts(**{name: np.concatenate([getattr(b, name) for b in batches])
-                           for name in fields or Contacts.__dataclass_fields__})
+                           for name in Contacts.__dataclass_fields__})
 
     def take(self, mask: np.ndarray) -> Contacts:
         return Contacts(**{name: getattr(self, name)[mask]
@@ -211,7 +211,8 @@ class ServiceDesk:
         self.problems = np.zeros(size, dtype=np.int32)
         self.complaints = np.zeros(size, dtype=np.int32)  # episodes opened
         self.contacts = np.zeros(size, dtype=np.int32)
-        self.due: dict[int, list[Contacts]] = {}  # contacts to make, by day
+        self.due: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        """Contacts to make, by day: customers, touchpoints (as in :class:`Contacts`), attempts."""
         self.ending: dict[int, list[Contacts]] = {}  # contacts queued, by the day they end
         self.days = QueueDays.zeros(len(desks.care), horizon_days)
         self.first_contacts = [0, 0]  # answered, solved
@@ -257,7 +258,7 @@ class ServiceDesk:
 
     def schedule(self, who: np.ndarray, tp: np.ndarray, attempt: np.ndarray, day: int) -> None:
         if len(who):
-            self.due.setdefault(day, []).append(Contacts(who, tp, attempt))
+            self.due.setdefault(day, []).append((who, tp, attempt))
 
     # ----------------------------------------------------------------------------------------
     # contacts and queues
@@ -268,7 +269,8 @@ class ServiceDesk:
         batches = self.due.pop(day, [])
         if not batches:
             return Contacts(*(np.empty(0, np.int64) for _ in range(3)))
-        calls = Contacts.join(batches, ("who", "tp", "attempt"))  # not yet queued
+        calls = Contacts(*(batches[0] if len(batches) == 1 else
+                           (np.concatenate(parts) for parts in zip(*batches, strict=True))))
         serial = self.contacts[calls.who].astype(np.uint64)
         calls.day = np.full(len(calls.who), day, dtype=np.int32)
         calls.minute = np.empty(len(calls.who))
