@@ -313,8 +313,8 @@ class JourneyModel(mesa.Model):
                 wait[lined] = self.service.visit(who[lined], tp[lined], day, self.streams,
                                                  serial[lined])
                 quality -= self.wait_penalty(who, tp, wait)
-        problem, problems = self.experience(who, tp, serial, quality)
-        felt = self.judge(who, tp, quality, problem, wait, remember=False)
+        problem, expectation, felt, problems = self.experience(who, tp, serial, quality)
+        self.keep_moments(who, tp, quality, expectation, felt, problem, wait)
         complains = None
         if problems:  # complainers' bad moments wait for care's answer (cxsim.service)
             complains, complaints = self.service.complain(
@@ -328,25 +328,31 @@ class JourneyModel(mesa.Model):
                 reviews.expectation_influence * (self.rating - reviews.initial_rating))
 
     def experience(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray,
-                   quality: np.ndarray) -> tuple[np.ndarray, int]:
+                   quality: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
         """What befalls customers ``who`` at ``tp`` besides the touchpoint's quality, into
         ``quality`` (in place): a problem with the touchpoint's problem probability (× its
-        strain), unless anticipated and prevented (at a cost), personalisation and price.
-        Returns who had a problem, and how many."""
+        strain), unless anticipated and prevented (at a cost), personalisation and price; then
+        how it feels (:meth:`feel`). Returns who had a problem, their expectations, the felt
+        values and how many had a problem."""
         graph, p, streams = self.world.graph, self.people, self.streams
         if graph.strained:  # busy touchpoints go wrong more often
             self.visits += np.bincount(tp, minlength=len(self.visits))
         problem = np.empty(len(who), dtype=np.bool_)
         anticipated = np.empty(len(who), dtype=np.bool_)
+        expectation, felt = np.empty(len(who)), np.empty(len(who))
+        rule, params = self.world.felt_rule  # a built-in rule: felt in the same pass
         problems = _experience(who, tp, serial, quality, streams.key("problem"),
                                streams.key("prevent"), graph.problem_probability, self.strain,
                                graph.prevented, graph.problem_severity, graph.personalisation,
                                p.traits["personalisation_response"], graph.price_premium,
-                               p.traits["price_sensitivity"], problem, anticipated)
+                               p.traits["price_sensitivity"], p.expectation, graph.importance,
+                               rule, params, problem, anticipated, expectation, felt)
+        if not rule:
+            felt = self.feel(tp, quality, expectation)
         if graph.prevents:  # anticipating needs prevents some problems, at a cost
             self.charge(who[anticipated], graph.prevention_cost[tp[anticipated]],
                         proactive=True)
-        return problem, problems
+        return problem, expectation, felt, problems
 
     def wait_penalty(self, who: np.ndarray, tp: np.ndarray, wait: np.ndarray) -> np.ndarray:
         """Quality lost by waiting ``wait`` minutes in a line at ``tp``: service.wait_penalty
@@ -357,38 +363,43 @@ class JourneyModel(mesa.Model):
                              self.world.scenario.service.wait_penalty)
 
     def judge(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray,
-              problem: np.ndarray | None = None, wait: np.ndarray | None = None,
-              remember: bool = True) -> np.ndarray:
-        """A moment of truth of customers ``who`` at touchpoints ``tp`` (after ``wait``
-        minutes in line): the felt value of ``quality`` against their expectation
-        (importance-weighted), folded into journey memory when ``remember``, and kept for the
-        moments table. Returns the felt values."""
-        graph, p, day = self.world.graph, self.people, self.today.day
-        expectation = p.expectation[who]
+              wait: np.ndarray | None = None) -> np.ndarray:
+        """A moment of truth of customers ``who`` at touchpoints ``tp`` besides their journeys'
+        moments (a care contact after ``wait`` minutes in line, a follow-up): the felt value of
+        ``quality`` against their expectation (:meth:`feel`), folded into journey memory and
+        kept for the moments table. Returns the felt values."""
+        expectation = self.people.expectation[who]
         felt = self.feel(tp, quality, expectation)
-        if remember:
-            self.remember(who, felt)
-        self.today.moments += len(who)
-        if "moments" in self.sinks:
-            problem = np.zeros(len(who), dtype=bool) if problem is None else problem
-            wait = np.zeros(len(who)) if wait is None else wait
-            sink, kept = self.sinks["moments"]
-            keep = kept[who]
-            sink({
-                "day": np.full(keep.sum(), day, dtype=np.int32),
-                "customer": who[keep].astype(np.int64),
-                "journey": p.journeys[who[keep]].astype(np.int32),
-                "touchpoint": tp[keep],
-                "channel": graph.channel[tp[keep]],
-                "stage": graph.stage[tp[keep]],
-                "quality": quality[keep],
-                "expectation": expectation[keep],
-                "disconfirmation": (quality - expectation)[keep],
-                "felt_value": felt[keep],
-                "problem": problem[keep],
-                "wait_minutes": wait[keep],
-            })
+        self.remember(who, felt)
+        self.keep_moments(who, tp, quality, expectation, felt, None, wait)
         return felt
+
+    def keep_moments(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray,
+                     expectation: np.ndarray, felt: np.ndarray, problem: np.ndarray | None,
+                     wait: np.ndarray | None) -> None:
+        """Count moments of truth, and send them to the moments sink if there is one."""
+        self.today.moments += len(who)
+        if "moments" not in self.sinks:
+            return
+        graph, p = self.world.graph, self.people
+        problem = np.zeros(len(who), dtype=bool) if problem is None else problem
+        wait = np.zeros(len(who)) if wait is None else wait
+        sink, kept = self.sinks["moments"]
+        keep = kept[who]
+        sink({
+            "day": np.full(keep.sum(), self.today.day, dtype=np.int32),
+            "customer": who[keep].astype(np.int64),
+            "journey": p.journeys[who[keep]].astype(np.int32),
+            "touchpoint": tp[keep],
+            "channel": graph.channel[tp[keep]],
+            "stage": graph.stage[tp[keep]],
+            "quality": quality[keep],
+            "expectation": expectation[keep],
+            "disconfirmation": (quality - expectation)[keep],
+            "felt_value": felt[keep],
+            "problem": problem[keep],
+            "wait_minutes": wait[keep],
+        })
 
     def feel(self, tp: np.ndarray, quality: np.ndarray, expectation: np.ndarray) -> np.ndarray:
         """Felt values of moments at touchpoints ``tp``: the touchpoint's importance ×
@@ -761,12 +772,14 @@ def _experience(who: np.ndarray, tp: np.ndarray, serial: np.ndarray, quality: np
                 problem_key: np.uint64, prevent_key: np.uint64, probability: np.ndarray,
                 strain: np.ndarray, prevented: np.ndarray, severity: np.ndarray,
                 personalisation: np.ndarray, response: np.ndarray, premium: np.ndarray,
-                sensitivity: np.ndarray, problem: np.ndarray,
-                anticipated: np.ndarray) -> int:  # pragma: no cover - compiled
+                sensitivity: np.ndarray, expectation_of: np.ndarray, importance: np.ndarray,
+                rule: int, params: np.ndarray, problem: np.ndarray, anticipated: np.ndarray,
+                expectation: np.ndarray, felt: np.ndarray) -> int:  # pragma: no cover - compiled
     """The terms of :meth:`JourneyModel.experience`, one customer at a time: a problem when
     u < probability × strain, anticipated then, and prevented when u' < prevented share;
-    quality − severity · problem + personalisation · response − premium · sensitivity.
-    Returns the number of problems."""
+    quality − severity · problem + personalisation · response − premium · sensitivity; the
+    customer's expectation, and the felt value by the built-in disconfirmation rule numbered
+    ``rule`` × importance (none for rule 0). Returns the number of problems."""
     problems = 0
     for i in range(who.shape[0]):
         w, t = who[i], tp[i]
@@ -780,6 +793,9 @@ def _experience(who: np.ndarray, tp: np.ndarray, serial: np.ndarray, quality: np
         quality[i] += personalisation[t] * np.float64(response[w])
         quality[i] -= premium[t] * np.float64(sensitivity[w])
         problems += problem[i]
+        expectation[i] = expectation_of[w]
+        if rule:
+            felt[i] = compiled_felt_value(rule, params, quality[i], expectation[i]) * importance[t]
     return problems
 
 
