@@ -55,6 +55,7 @@ from cxsim.rules import (
     compiled_recall,
     compiled_recommend,
     compiled_remember,
+    compiled_return_probability,
     compiled_update,
     make_rule,
 )
@@ -570,6 +571,14 @@ class JourneyModel(mesa.Model):
             return _recommend(rule, params, who, p.attitude, noise)
         return self.world.loyalty.recommend(p.attitude[who], noise)
 
+    def return_probability(self, who: np.ndarray) -> np.ndarray:
+        """The chance of customers ``who`` to come back for another journey, by the loyalty
+        rule."""
+        p, (rule, params) = self.people, self.world.loyalty_rule
+        if rule:
+            return _return_probability(rule, params, who, p.attitude)
+        return self.world.loyalty.return_probability(p.attitude[who])
+
     def lose(self, who: np.ndarray) -> None:
         """Prospects whose first journey ended without a purchase (they bought elsewhere): not
         customers, they leave for the run; what the journey cost still counts."""
@@ -628,13 +637,9 @@ class JourneyModel(mesa.Model):
         spec, p, who = self.world.scenario.reviews, self.people, self.today.finished
         if spec.post_chance <= 0 or not len(who):
             return
-        value = self.today.evaluation
-        chance = spec.post_chance * (1.0 - np.exp(-np.abs(value) / spec.extremity))
-        posting = self.streams.uniform("review", who, serial=p.journeys[who]) < chance
-        stars = np.clip(np.rint(3.0 + value[posting]), 1, 5)
-        answered = self.streams.uniform("review_answer", who[posting],
-                                        serial=p.journeys[who[posting]]) < spec.respond_share
-        stars = np.where(answered & (stars < 3), (stars + 3.0) / 2, stars)
+        stars = _reviews(who, self.today.evaluation, p.journeys, spec.post_chance,
+                         spec.extremity, spec.respond_share, self.streams.key("review"),
+                         self.streams.key("review_answer"))
         if len(stars):
             keep = (1.0 - 1.0 / spec.window) ** len(stars)
             self.rating = self.rating * keep + float(stars.mean()) * (1.0 - keep)
@@ -649,7 +654,7 @@ class JourneyModel(mesa.Model):
         if not len(who):
             return
         stays = self.streams.uniform("return", who, serial=p.journeys[who]) < (
-            world.loyalty.return_probability(p.attitude[who]))
+            self.return_probability(who))
         back = who[stays]
         u = self.streams.uniform("inter_purchase", back, serial=p.journeys[back])
         gap = world.inter_purchase.ppf(p.segment[back].astype(np.intp), u)
@@ -721,6 +726,29 @@ def _told_aware(told: np.ndarray, status: np.ndarray, prospect: int, chance: flo
 
 
 @numba.njit(cache=True)
+def _reviews(who: np.ndarray, value: np.ndarray, journeys: np.ndarray, post_chance: float,
+             extremity: float, respond_share: float, review_key: np.uint64,
+             answer_key: np.uint64) -> np.ndarray:  # pragma: no cover - compiled
+    """The stars of the reviews that customers ``who``, back from journeys they evaluate
+    ``value``, post (:meth:`JourneyModel.review`), one customer at a time: with chance
+    post_chance · (1 − e^{−|value| / extremity}), 3 + value rounded into 1–5 stars; a review
+    below 3 answered (chance ``respond_share``) counts half as bad. Draws at each customer's
+    journey number, from streams ``review_key`` and ``answer_key``."""
+    stars = np.empty(who.shape[0])
+    count = 0
+    for i in range(who.shape[0]):
+        w = who[i]
+        chance = post_chance * (1.0 - np.exp(-abs(value[i]) / extremity))
+        if slot_uniform(w, journeys[w], review_key) < chance:
+            given = min(max(np.rint(3.0 + value[i]), 1.0), 5.0)
+            if given < 3 and slot_uniform(w, journeys[w], answer_key) < respond_share:
+                given = (given + 3.0) / 2
+            stars[count] = given
+            count += 1
+    return stars[:count]
+
+
+@numba.njit(cache=True)
 def _felt(rule: int, params: np.ndarray, quality: np.ndarray, expectation: np.ndarray,
           importance: np.ndarray, tp: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """importance × felt value by the built-in disconfirmation rule numbered ``rule``."""
@@ -765,6 +793,16 @@ def _recommend(rule: int, params: np.ndarray, who: np.ndarray, attitude: np.ndar
     for i in range(who.shape[0]):
         scores[i] = compiled_recommend(rule, params, attitude[who[i]], noise[i])
     return scores
+
+
+@numba.njit(cache=True)
+def _return_probability(rule: int, params: np.ndarray, who: np.ndarray,
+                        attitude: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Chances to come back of ``who`` by the built-in loyalty rule numbered ``rule``."""
+    chance = np.empty(who.shape[0])
+    for i in range(who.shape[0]):
+        chance[i] = compiled_return_probability(rule, params, attitude[who[i]])
+    return chance
 
 
 @numba.njit(cache=True)

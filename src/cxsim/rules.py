@@ -152,7 +152,7 @@ def register[R: type[Rule]](name: str) -> Any:
 ASYMMETRIC, LINEAR = 1, 2
 PEAK_END, MEAN, RECENCY = 1, 2, 3
 EXPONENTIAL = 1
-LOGISTIC = 1  # recommend only: return_probability stays numpy (its exp is numpy's)
+LOGISTIC = 1
 
 
 @register("asymmetric")
@@ -385,6 +385,15 @@ def compiled_recommend(rule: int, params: np.ndarray, attitude: float,
     """:meth:`Loyalty.recommend` of one customer, by the built-in rule numbered ``rule``."""
     score = params[0] + params[1] * attitude + params[2] * noise
     return int(min(max(np.rint(score), 0.0), 10.0))
+
+
+@numba.njit(cache=True)
+def compiled_return_probability(rule: int, params: np.ndarray,
+                                attitude: float) -> float:  # pragma: no cover - compiled
+    """:meth:`Loyalty.return_probability` of one customer, by the built-in rule numbered
+    ``rule``."""
+    logit = np.log(params[3] / (1 - params[3])) + params[4] * attitude
+    return 1.0 / (1.0 + np.exp(-logit))
 
 
 # --------------------------------------------------------------------------------------------

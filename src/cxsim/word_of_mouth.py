@@ -49,14 +49,27 @@ def talk(talkers: np.ndarray, evaluation: np.ndarray, talkativeness: np.ndarray,
     """The messages that customers ``talkers``, just back from journeys they rate
     ``evaluation``, send today; ``serial`` (their journey number) keys their draws."""
     valence = evaluation + spec.valence_noise * streams.normal("valence", talkers, serial=serial)
-    extremity = 1.0 - np.exp(-np.abs(valence) / spec.extremity)
-    bias = np.where(valence < 0, spec.negativity_bias, 1.0)
-    chance = np.clip(talkativeness * extremity * bias, 0.0, 1.0)
-    talking = streams.uniform("talk", talkers, serial=serial) < chance
+    talking = _talking(talkers, valence, talkativeness, serial, spec.extremity,
+                       spec.negativity_bias, streams.key("talk"))
     senders, valence, serial = talkers[talking], valence[talking], serial[talking]
     if network is None:
         return _tell_anyone(senders, valence, serial, spec, streams, population)
     return _tell_contacts(senders, valence, serial, spec, streams, network)
+
+
+@numba.njit(cache=True)
+def _talking(talkers: np.ndarray, valence: np.ndarray, talkativeness: np.ndarray,
+             serial: np.ndarray, extremity: float, negativity_bias: float,
+             key: np.uint64) -> np.ndarray:  # pragma: no cover - compiled
+    """Who of ``talkers`` talks: P(talk) = talkativeness · (1 − e^{−|v| / extremity}) ·
+    (negativity_bias if v < 0 else 1), at most 1, drawn from stream ``key`` at ``serial``."""
+    talking = np.empty(talkers.shape[0], dtype=np.bool_)
+    for i in range(talkers.shape[0]):
+        v = valence[i]
+        bias = negativity_bias if v < 0 else 1.0
+        chance = np.float64(talkativeness[i]) * (1.0 - np.exp(-abs(v) / extremity)) * bias
+        talking[i] = slot_uniform(talkers[i], serial[i], key) < min(max(chance, 0.0), 1.0)
+    return talking
 
 
 def _tell_anyone(senders: np.ndarray, valence: np.ndarray, serial: np.ndarray,
