@@ -1,4 +1,4 @@
-"""The built-in rules' compiled forms give what their numpy methods give: exactly, but for an exp."""
+"""The built-in rules' compiled forms give what their numpy methods give (exactly, but an exp)."""
 
 from __future__ import annotations
 
