@@ -44,6 +44,7 @@ class JourneyGraph:
     weighted: bool = field(init=False)  # any importance other than 1
     priced: bool = field(init=False)  # any price premium
     prevents: bool = field(init=False)  # any problems prevented by a proactive action
+    entry_cumulative: tuple[np.ndarray, np.ndarray] = field(init=False)  # first, returning
     quality: DistributionTable  # one quality distribution per touchpoint
     stage: np.ndarray  # index into STAGES
     channel: np.ndarray  # index into channels
@@ -68,6 +69,8 @@ class JourneyGraph:
         object.__setattr__(self, "weighted", bool((self.importance != 1).any()))
         object.__setattr__(self, "priced", bool(self.price_premium.any()))
         object.__setattr__(self, "prevents", bool(self.prevented.any()))
+        object.__setattr__(self, "entry_cumulative", (np.cumsum(self.entry_weights),
+                                                      np.cumsum(self.returning_weights)))
 
     @classmethod
     def compile(
@@ -153,8 +156,7 @@ class JourneyGraph:
     def choose_entry(self, returning: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Entry touchpoints for customers with uniform draws ``u``; ``returning`` marks those
         who come back for another journey (they use the returning entries)."""
-        return _choose_entry(returning, u, np.cumsum(self.entry_weights),
-                             np.cumsum(self.returning_weights))
+        return _choose_entry(returning, u, *self.entry_cumulative)
 
     def draw_quality(self, tp: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Experienced quality at touchpoints ``tp`` from uniform draws ``u`` (inverse CDF)."""
