@@ -467,16 +467,16 @@ class JourneyModel(mesa.Model):
         served = ~calls.abandoned
         solved = served & (draw("resolve") < desks.resolution[calls.tp])
         spread = desk.answers(calls, self.streams.normal("answer", who, serial=serial))
-        quality = np.where(served, graph.draw_quality(calls.tp, draw("contact_quality")),
-                           p.expectation[who])
-        quality -= (self.wait_penalty(who, calls.tp, calls.wait)
-                    + spec.unresolved_penalty * ~solved + spec.inconsistency_penalty * spread)
+        quality = _contact_quality(
+            who, calls.tp, calls.wait, served, solved,
+            graph.draw_quality(calls.tp, draw("contact_quality")), spread, p.expectation,
+            p.traits["patience_minutes"], desks.patience_scale, spec.wait_penalty,
+            spec.unresolved_penalty, spec.inconsistency_penalty)
         released, bad = desk.release_held(calls, solved)
         self.remember(released, bad)
         self.judge(who, calls.tp, quality, wait=calls.wait)
         self.charge(who, np.where(served, graph.cost_per_visit[calls.tp], 0.0))
-        closing, escalated = desk.follow_on(calls, solved, day, draw("retry") < spec.retry,
-                                            draw("switch") < spec.switch_channel)
+        closing, escalated = desk.follow_on(calls, solved, day, self.streams, serial)
         if desks.follow_up >= 0 and desks.follow_up_after == "problem":
             self.follow_up(closing)
         finished = closing[desk.at_exit[closing]]
@@ -601,9 +601,8 @@ class JourneyModel(mesa.Model):
             return
         said = talk(who, self.today.evaluation, p.traits["talkativeness"][who], p.journeys[who],
                     spec, self.streams, self.network, p.size)
-        heard = said.credibility * said.valence
-        p.add_attitude(said.receiver, spec.attitude_influence * heard)
-        np.add.at(p.expectation, said.receiver, spec.expectation_influence * heard)
+        p.hear(said.receiver, said.credibility * said.valence, spec.attitude_influence,
+               spec.expectation_influence)
         if spec.awareness_per_message > 0:
             self.make_aware(said.receiver[said.valence > 0], spec.awareness_per_message)
         positive = int((said.valence > 0).sum())
@@ -759,15 +758,41 @@ def _felt(rule: int, params: np.ndarray, quality: np.ndarray, expectation: np.nd
 
 
 @numba.njit(cache=True)
+def _waited(wait: float, patience: float, patience_scale: float,
+            penalty: float) -> float:  # pragma: no cover - compiled
+    """Quality lost by one wait: penalty · min(wait / mean patience, MAX_PATIENCE_RATIO)."""
+    mean_patience = np.float64(patience) * patience_scale
+    return penalty * min(wait / max(mean_patience, 1e-9), MAX_PATIENCE_RATIO)
+
+
+@numba.njit(cache=True)
 def _wait_penalty(who: np.ndarray, tp: np.ndarray, wait: np.ndarray, patience: np.ndarray,
                   patience_scale: np.ndarray,
                   penalty: float) -> np.ndarray:  # pragma: no cover - compiled
     """:meth:`JourneyModel.wait_penalty`, one customer at a time."""
     lost = np.empty(who.shape[0])
     for i in range(who.shape[0]):
-        mean_patience = np.float64(patience[who[i]]) * patience_scale[tp[i]]
-        lost[i] = penalty * min(wait[i] / max(mean_patience, 1e-9), MAX_PATIENCE_RATIO)
+        lost[i] = _waited(wait[i], patience[who[i]], patience_scale[tp[i]], penalty)
     return lost
+
+
+@numba.njit(cache=True)
+def _contact_quality(who: np.ndarray, tp: np.ndarray, wait: np.ndarray, served: np.ndarray,
+                     solved: np.ndarray, drawn: np.ndarray, spread: np.ndarray,
+                     expectation: np.ndarray, patience: np.ndarray, patience_scale: np.ndarray,
+                     wait_penalty: float, unresolved_penalty: float,
+                     inconsistency_penalty: float) -> np.ndarray:  # pragma: no cover
+    """The quality of settled contacts (:mod:`cxsim.service`): the care touchpoint's ``drawn``
+    quality if served, else the customer's expectation, less the wait's penalty, the
+    unresolved penalty if not solved and the inconsistency penalty × the answers' spread."""
+    quality = np.empty(who.shape[0])
+    for i in range(who.shape[0]):
+        met = drawn[i] if served[i] else expectation[who[i]]
+        lost = (_waited(wait[i], patience[who[i]], patience_scale[tp[i]], wait_penalty)
+                + unresolved_penalty * np.float64(not solved[i])
+                + inconsistency_penalty * spread[i])
+        quality[i] = met - lost
+    return quality
 
 
 @numba.njit(cache=True)

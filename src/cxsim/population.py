@@ -187,11 +187,15 @@ class Population:
 
     def set_attitude(self, who: np.ndarray, values: np.ndarray) -> None:
         """New attitudes for customers ``who`` (each once)."""
-        self.active_attitude += _change_attitudes(who, values, True, self.status, self.attitude)
+        self.active_attitude += _change_attitudes(who, values, self.status, self.attitude)
 
-    def add_attitude(self, who: np.ndarray, change: np.ndarray) -> None:
-        """Add ``change`` to the attitudes of ``who`` (who may repeat)."""
-        self.active_attitude += _change_attitudes(who, change, False, self.status, self.attitude)
+    def hear(self, who: np.ndarray, heard: np.ndarray, attitude_influence: float,
+             expectation_influence: float) -> None:
+        """Messages heard by ``who`` (who may repeat), each ``heard`` (credibility × valence),
+        move their attitudes by attitude_influence × heard and their expectations by
+        expectation_influence × heard, in order."""
+        self.active_attitude += _hear(who, heard, attitude_influence, expectation_influence,
+                                      self.status, self.attitude, self.expectation)
 
     @property
     def active(self) -> int:
@@ -352,17 +356,33 @@ def _set_status(who: np.ndarray, status: int, statuses: np.ndarray, counts: np.n
 
 
 @numba.njit(cache=True)
-def _change_attitudes(who: np.ndarray, values: np.ndarray, replace: bool, status: np.ndarray,
-                      attitude: np.ndarray) -> float:  # pragma: no cover - compiled
-    """Attitudes of ``who`` replaced by ``values`` or (``replace`` false) changed by them, in
-    order; returns the change in the attitude total of active customers."""
+def _hear(who: np.ndarray, heard: np.ndarray, attitude_influence: float,
+          expectation_influence: float, status: np.ndarray, attitude: np.ndarray,
+          expectation: np.ndarray) -> float:  # pragma: no cover - compiled
+    """:meth:`Population.hear` in one pass; returns the change in the attitude total of
+    active customers."""
     change = 0.0
     for i in range(who.shape[0]):
         w = who[i]
-        new = values[i] if replace else attitude[w] + values[i]
+        moved = attitude_influence * heard[i]
+        attitude[w] += moved
         if status[w] == Status.IN_JOURNEY or status[w] == Status.BETWEEN:
-            change += new - attitude[w] if replace else values[i]
-        attitude[w] = new
+            change += moved
+        expectation[w] += expectation_influence * heard[i]
+    return change
+
+
+@numba.njit(cache=True)
+def _change_attitudes(who: np.ndarray, values: np.ndarray, status: np.ndarray,
+                      attitude: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Attitudes of ``who`` replaced by ``values``; returns the change in the attitude total of
+    active customers."""
+    change = 0.0
+    for i in range(who.shape[0]):
+        w = who[i]
+        if status[w] == Status.IN_JOURNEY or status[w] == Status.BETWEEN:
+            change += values[i] - attitude[w]
+        attitude[w] = values[i]
     return change
 
 

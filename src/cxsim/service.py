@@ -364,16 +364,19 @@ class ServiceDesk:
         self.first_contacts[1] += solved_first
         return who, felt
 
-    def follow_on(self, calls: Contacts, solved: np.ndarray, day: int, retry: np.ndarray,
-                  switch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """After settling ``calls``: escalate or retry the unsolved (``retry``, ``switch``:
-        the customers' draws already compared with their chances). Returns the customers whose
-        episode closes today and whether each was escalated."""
+    def follow_on(self, calls: Contacts, solved: np.ndarray, day: int, streams: Streams,
+                  serial: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """After settling ``calls``: escalate or retry the unsolved (retrying and switching
+        channel with the chances of ``service.retry`` and ``service.switch_channel``, drawn at
+        each contact's ``serial``). Returns the customers whose episode closes today and
+        whether each was escalated."""
+        spec = self.desks.spec
         escalated = np.empty(len(calls.who), dtype=np.bool_)
         who, tp, attempt, closing, abandoned, in_time = _follow_on(
-            calls.who, calls.tp, calls.attempt, calls.abandoned, calls.wait, solved, retry,
-            switch, self.desks.escalate_to, self.desks.spec.max_attempts,
-            self.desks.target_minutes, self.open, escalated)
+            calls.who, calls.tp, calls.attempt, calls.abandoned, calls.wait, solved, serial,
+            streams.key("retry"), spec.retry, streams.key("switch"), spec.switch_channel,
+            self.desks.escalate_to, spec.max_attempts, self.desks.target_minutes, self.open,
+            escalated)
         self.schedule(who, tp, attempt, day + 1)
         if len(calls.who):
             self.waits.append(calls.wait[~calls.abandoned])
@@ -384,16 +387,17 @@ class ServiceDesk:
 
 @numba.njit(cache=True)
 def _follow_on(who: np.ndarray, tp: np.ndarray, attempt: np.ndarray, abandoned: np.ndarray,
-               wait: np.ndarray, solved: np.ndarray, retry: np.ndarray, switch: np.ndarray,
-               escalate_to: np.ndarray, max_attempts: int, target_minutes: np.ndarray,
-               open_: np.ndarray, escalated: np.ndarray) -> tuple[
+               wait: np.ndarray, solved: np.ndarray, serial: np.ndarray, retry_key: np.uint64,
+               retry: float, switch_key: np.uint64, switch: float, escalate_to: np.ndarray,
+               max_attempts: int, target_minutes: np.ndarray, open_: np.ndarray,
+               escalated: np.ndarray) -> tuple[
                    np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:  # pragma: no cover
     """:meth:`ServiceDesk.follow_on`, one contact at a time: an unsolved contact that was
-    served escalates where its touchpoint escalates to, else one unsolved tries again if it
-    ``retry`` (on another channel if it ``switch``), while attempts remain. Returns tomorrow's
-    contacts (customers, touchpoints, attempts: the escalations, then the retries), the
-    customers whose episode closes (marked closed in ``open_``), and how many contacts gave up
-    and were answered within their touchpoint's target."""
+    served escalates where its touchpoint escalates to, else one unsolved tries again (chance
+    ``retry``; on another channel with chance ``switch``), while attempts remain. Returns
+    tomorrow's contacts (customers, touchpoints, attempts: the escalations, then the retries),
+    the customers whose episode closes (marked closed in ``open_``), and how many contacts gave
+    up and were answered within their touchpoint's target."""
     n = who.shape[0]
     again = np.zeros(n, dtype=np.bool_)
     closes = np.zeros(n, dtype=np.bool_)
@@ -401,7 +405,8 @@ def _follow_on(who: np.ndarray, tp: np.ndarray, attempt: np.ndarray, abandoned: 
     for i in range(n):
         more = attempt[i] < max_attempts
         escalated[i] = not solved[i] and not abandoned[i] and escalate_to[tp[i]] >= 0 and more
-        again[i] = not solved[i] and not escalated[i] and retry[i] and more
+        again[i] = (not solved[i] and not escalated[i] and more
+                    and slot_uniform(who[i], serial[i], retry_key) < retry)
         closes[i] = not escalated[i] and not again[i]
         gave_up += abandoned[i]
         in_time += wait[i] <= target_minutes[tp[i]] and not abandoned[i]
@@ -412,7 +417,8 @@ def _follow_on(who: np.ndarray, tp: np.ndarray, attempt: np.ndarray, abandoned: 
         if escalated[i]:
             next_tp[j] = escalate_to[tp[i]]
         else:
-            next_tp[j] = -tp[i] - 2 if switch[i] else tp[i]
+            switching = slot_uniform(who[i], serial[i], switch_key) < switch
+            next_tp[j] = -tp[i] - 2 if switching else tp[i]
     closing = who[closes]
     open_[closing] = False
     next_attempt = (attempt[order] + 1).astype(attempt.dtype)
