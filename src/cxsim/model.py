@@ -285,10 +285,6 @@ class JourneyModel(mesa.Model):
             moving = moving[p.due_day[moving] == day]
         p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
 
-    def first_timers(self, who: np.ndarray) -> np.ndarray:
-        """Whether each of ``who`` is on a first journey (a prospect who just became aware)."""
-        return (self.people.journeys[who] == 0) & ~self.people.existing[who]
-
     def rating_pull(self) -> float:
         """How the public rating scales edges to a purchase for first-timers at a touchpoint
         that shows it: (rating / initial rating) ** elasticity."""
@@ -530,8 +526,8 @@ class JourneyModel(mesa.Model):
             self.service.at_exit[who[waiting]] = True
             p.due_day[who[waiting]] = NEVER
             who = who[~waiting]
-        lost = self.first_timers(who) & ~p.journey_bought[who] & world.graph.sells.any()
-        if lost.any():
+        lost = _bought_nothing_first(who, p.journeys, p.existing, p.journey_bought)
+        if world.graph.sells.any() and lost.any():
             self.lose(who[lost])
             who = who[~lost]
         self.today.finished = who
@@ -583,12 +579,10 @@ class JourneyModel(mesa.Model):
         """Prospects whose first journey ended without a purchase (they bought elsewhere): not
         customers, they leave for the run; what the journey cost still counts."""
         p = self.people
-        p.cost[who] += p.journey_cost[who]
-        p.at[who] = -1
-        p.due_day[who] = NEVER
+        self.today.lost_cost = float(p.journey_cost[who].sum())
+        _lose(who, p.cost, p.journey_cost, p.at, p.due_day)
         p.set_status(who, Status.LOST)
         self.today.lost = len(who)
-        self.today.lost_cost = float(p.journey_cost[who].sum())
         self.lost += len(who)
         if isinstance(self.awareness, NetworkAwareness):
             self.awareness.forget(who, self.today.day + 1)
@@ -722,6 +716,28 @@ def _told_aware(told: np.ndarray, status: np.ndarray, prospect: int, chance: flo
             count += 1
         i = j
     return aware[:count]
+
+
+@numba.njit(cache=True)
+def _bought_nothing_first(who: np.ndarray, journeys: np.ndarray, existing: np.ndarray,
+                          bought: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Whether each of ``who`` ends a first journey (a prospect's) without a purchase."""
+    lost = np.empty(who.shape[0], dtype=np.bool_)
+    for i in range(who.shape[0]):
+        w = who[i]
+        lost[i] = journeys[w] == 0 and not existing[w] and not bought[w]
+    return lost
+
+
+@numba.njit(cache=True)
+def _lose(who: np.ndarray, cost: np.ndarray, journey_cost: np.ndarray, at: np.ndarray,
+          due_day: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:meth:`JourneyModel.lose`'s bookkeeping: the journeys' costs count, the customers are
+    nowhere and never due."""
+    for w in who:
+        cost[w] += journey_cost[w]
+        at[w] = -1
+        due_day[w] = NEVER
 
 
 @numba.njit(cache=True)
