@@ -151,12 +151,7 @@ class JourneyGraph:
         )
 
     # ----------------------------------------------------------------------------------------
-    # routing: entries here, onward moves by next_touchpoint (Population.move_on)
-
-    def choose_entry(self, returning: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Entry touchpoints for customers with uniform draws ``u``; ``returning`` marks those
-        who come back for another journey (they use the returning entries)."""
-        return _choose_entry(returning, u, *self.entry_cumulative)
+    # routing: by entry_touchpoint and next_touchpoint (Population.entries, Population.move_on)
 
     def draw_quality(self, tp: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Experienced quality at touchpoints ``tp`` from uniform draws ``u`` (inverse CDF)."""
@@ -193,16 +188,14 @@ class JourneyGraph:
         return {self.ids[e]: float(s) for e, s in zip(exits, shares, strict=True)}
 
 
-@numba.njit(cache=True)
-def _choose_entry(returning: np.ndarray, u: np.ndarray, first: np.ndarray,
-                  again: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """Where u · total falls in the cumulative entry weights (``again`` for those
-    ``returning``)."""
-    entry = np.empty(u.shape[0], dtype=np.int64)
-    for i in range(u.shape[0]):
-        weights = again if returning[i] else first
-        entry[i] = np.searchsorted(weights, u[i] * weights[-1], side="right")
-    return entry
+@numba.njit(cache=True, inline="always")
+def entry_touchpoint(returning: bool, u: float, first: np.ndarray,
+                     again: np.ndarray) -> int:  # pragma: no cover - compiled
+    """The entry touchpoint of one customer: where u · total falls in the cumulative entry
+    weights (:attr:`JourneyGraph.entry_cumulative`: ``again`` for a customer ``returning``
+    for another journey, ``first`` for a first one)."""
+    weights = again if returning else first
+    return np.searchsorted(weights, u * weights[-1], side="right")
 
 
 @numba.njit(cache=True, inline="always")

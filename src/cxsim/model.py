@@ -263,10 +263,9 @@ class JourneyModel(mesa.Model):
             return
         p.start_journeys(who, day, self.world.memory.state)
         self.service.start_journeys(who)
-        returning = (p.journeys[who] > 0) | p.existing[who]
         serial = p.step_of(who)
-        u = self.streams.uniform("entry", who, serial=serial)
-        self.meet(who, self.world.graph.choose_entry(returning, u), serial)
+        self.meet(who, p.entries(who, serial, self.world.graph, self.streams.key("entry")),
+                  serial)
         again = who[p.due_day[who] == day]
         self.today.moving = np.concatenate([self.today.moving, again])
 
@@ -651,7 +650,7 @@ class JourneyModel(mesa.Model):
         back = who[stays]
         u = self.streams.uniform("inter_purchase", back, serial=p.journeys[back])
         gap = world.inter_purchase.ppf(p.segment[back].astype(np.intp), u)
-        p.due_day[back] = day + np.maximum(np.rint(gap), 1).astype(np.int32)
+        _due_back(back, gap, day, p.due_day)
         gone = who[~stays]
         p.set_status(gone, Status.CHURNED)
         p.churn_day[gone] = day
@@ -738,6 +737,14 @@ def _lose(who: np.ndarray, cost: np.ndarray, journey_cost: np.ndarray, at: np.nd
         cost[w] += journey_cost[w]
         at[w] = -1
         due_day[w] = NEVER
+
+
+@numba.njit(cache=True)
+def _due_back(who: np.ndarray, gap: np.ndarray, day: int,
+              due_day: np.ndarray) -> None:  # pragma: no cover - compiled
+    """Customers ``who`` are due back ``gap`` days (rounded, at least 1) after ``day``."""
+    for i in range(who.shape[0]):
+        due_day[who[i]] = day + np.int32(max(np.rint(gap[i]), 1.0))
 
 
 @numba.njit(cache=True)

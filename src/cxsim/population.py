@@ -20,7 +20,7 @@ import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
-from cxsim.graph import JourneyGraph, next_touchpoint
+from cxsim.graph import JourneyGraph, entry_touchpoint, next_touchpoint
 from cxsim.scenario import Scenario, Segment
 from cxsim.streams import Streams, slot_uniform
 
@@ -145,6 +145,13 @@ class Population:
         of a move, so that the k-th step of the j-th journey draws the same numbers whatever
         day it falls on (common random numbers survive a strategy that shifts journeys)."""
         return _steps(who, self.journeys, self.journey_moments)
+
+    def entries(self, who: np.ndarray, serial: np.ndarray, graph: JourneyGraph,
+                key: np.uint64) -> np.ndarray:
+        """The entry touchpoints of ``graph`` where customers ``who`` start a journey
+        (:func:`~cxsim.graph.entry_touchpoint`; the returning entries for customers, the first
+        ones for prospects), drawn from stream ``key`` at their steps' ``serial``."""
+        return _entries(who, serial, key, self.journeys, self.existing, *graph.entry_cumulative)
 
     def move_on(self, moving: np.ndarray, graph: JourneyGraph, key: np.uint64,
                 purchase_scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -276,6 +283,19 @@ def _steps(who: np.ndarray, journeys: np.ndarray,
     for i in range(who.shape[0]):
         serial[i] = _step(journeys[who[i]], moments[who[i]])
     return serial
+
+
+@numba.njit(cache=True)
+def _entries(who: np.ndarray, serial: np.ndarray, key: np.uint64, journeys: np.ndarray,
+             existing: np.ndarray, first: np.ndarray,
+             again: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """:meth:`Population.entries`, one customer at a time."""
+    entry = np.empty(who.shape[0], dtype=np.int64)
+    for i in range(who.shape[0]):
+        w = who[i]
+        entry[i] = entry_touchpoint(journeys[w] > 0 or existing[w],
+                                    slot_uniform(w, serial[i], key), first, again)
+    return entry
 
 
 @numba.njit(cache=True)

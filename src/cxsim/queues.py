@@ -215,13 +215,14 @@ def _serve(first: int, line: np.ndarray, arrival: np.ndarray, service: np.ndarra
 
 
 @numba.njit(cache=True)
-def _serve_in_order(first: int, order: np.ndarray, line: np.ndarray, arrival: np.ndarray,
-                    service: np.ndarray, patience: np.ndarray, free: np.ndarray,
-                    until: np.ndarray, gaps: np.ndarray, gap_count: np.ndarray,
-                    latest: np.ndarray, start: np.ndarray,
-                    abandoned: np.ndarray) -> int:  # pragma: no cover - compiled
-    """:func:`_serve` on contacts given in any order: copied in arrival ``order``, and the
-    results put back. Returns the contact (in arrival order) it stopped at."""
+def _serve_in_order(first: int, line: np.ndarray, arrival: np.ndarray, service: np.ndarray,
+                    patience: np.ndarray, free: np.ndarray, until: np.ndarray,
+                    gaps: np.ndarray, gap_count: np.ndarray, latest: np.ndarray,
+                    start: np.ndarray, abandoned: np.ndarray) -> int:  # pragma: no cover
+    """:func:`_serve` on contacts given in any order: copied in arrival order (ties, equal
+    minutes, are as good as impossible), and the results put back. Returns the contact (in
+    arrival order) it stopped at."""
+    order = np.argsort(arrival)
     ordered_start = np.empty(order.shape[0])
     ordered_abandoned = np.empty(order.shape[0], dtype=np.bool_)
     done = _serve(first, line[order], arrival[order], service[order], patience[order], free,
@@ -317,11 +318,10 @@ class ServiceLines:
             _forget(self.gaps, self.gap_count, since)
         start = np.empty(len(arrival))
         abandoned = np.empty(len(arrival), dtype=np.bool_)
-        order = np.argsort(arrival)  # ties (equal minutes) are as good as impossible
         self._make_room(_room_wanted(line, self.staffed, self.gap_count))
         done = 0
         while done < len(arrival):
-            done = _serve_in_order(done, order, line, arrival, service, patience, self.free,
+            done = _serve_in_order(done, line, arrival, service, patience, self.free,
                                    self.until, self.gaps, self.gap_count, self.latest, start,
                                    abandoned)
             if done < len(arrival):  # a server ran out of room for gaps after all

@@ -232,6 +232,8 @@ class ServiceDesk:
         self.desks = desks
         self.care_seen |= desks.care
         self.lines = ServiceLines(desks.servers, self.lines)
+        hours = [self.lines.server_hours(weekday) * desks.care for weekday in range(7)]
+        self.weekday = [(h, float(h @ desks.cost_per_server_hour)) for h in hours]  # staff
 
     # ----------------------------------------------------------------------------------------
     # problems
@@ -336,9 +338,8 @@ class ServiceDesk:
 
     def staff(self, day: int) -> float:
         """Today's staff cost, also counting server-hours for utilisation."""
-        hours = self.lines.server_hours(day) * self.desks.care  # type: ignore[union-attr]
+        hours, cost = self.weekday[day % 7]
         self.days.server_hours[:, day] += hours
-        cost = float(hours @ self.desks.cost_per_server_hour)
         self.staff_cost += cost
         return cost
 
