@@ -100,6 +100,8 @@ def _earliest_fit(a: float, service: float, latest: float, gaps: np.ndarray, cou
         else:
             high = middle
     for m in range(low, count):
+        if gaps[m, 1] - max(a, gaps[m, 0]) < service:
+            continue  # cannot hold the service, whenever it starts (the result is the same)
         t = _on_duty(until, max(a, gaps[m, 0]))
         if t > latest:
             break
