@@ -55,6 +55,7 @@ def test_a_distribution_without_spread_is_its_value(spec):
     table = DistributionTable([distribution(spec), distribution({"dist": "constant",
                                                                  "value": 1})])
     assert table.constant
+    assert distribution(spec).ppf(U[:3]).tolist() == [2.5, 2.5, 2.5]
     assert table.ppf(np.array([0, 1, 0]), U[:3]).tolist() == [2.5, 1.0, 2.5]
     mixed = DistributionTable([distribution(spec), distribution(CASES[0][0])])
     assert mixed.ppf(np.array([0, 0]), U[:2]).tolist() == [2.5, 2.5]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -99,7 +101,11 @@ def test_a_subclass_that_overrides_a_method_runs_as_numpy():
         class Params(PeakEnd.Params):
             extra: float = 1.0
 
+    class Counting(MeanMemory):
+        state: ClassVar[dict[str, float]] = {"total": 0.0, "count": 0.0, "moments": 0.0}
+
     assert Halved().compiled_form()[0] == 0
+    assert Counting().compiled_form()[0] == 0  # its own state: the compiled form would not do
     assert Sharper(peak_weight=0.9).compiled_form()[0] == PeakEnd.compiled
     assert Sharper(peak_weight=0.9).compiled_form()[1].tolist() == [0.9]
 

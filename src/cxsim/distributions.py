@@ -115,6 +115,8 @@ class LogNormal(_Distribution):
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         mu, sigma = self._log_params()
+        if sigma == 0:  # no spread: the mean itself
+            return np.full(u.shape, self.mean_)
         return np.exp(mu + sigma * ndtri(u))
 
 

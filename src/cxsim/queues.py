@@ -100,8 +100,8 @@ def _earliest_fit(a: float, service: float, latest: float, gaps: np.ndarray, cou
         else:
             high = middle
     for m in range(low, count):
-        if gaps[m, 1] - max(a, gaps[m, 0]) < service:
-            continue  # cannot hold the service, whenever it starts (the result is the same)
+        if max(a, gaps[m, 0]) + service > gaps[m, 1]:
+            continue  # cannot hold the service however late its server is on duty: no fit
         t = _on_duty(until, max(a, gaps[m, 0]))
         if t > latest:
             break

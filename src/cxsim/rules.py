@@ -57,8 +57,9 @@ class Rule:
         its ``Params`` fields), for the model's compiled passes; number 0 when it has none,
         as for a subclass of a built-in rule that overrides one of its methods."""
         owner = next(cls for cls in type(self).__mro__ if "compiled" in vars(cls))
-        if not owner.compiled or any(getattr(type(self), method) is not getattr(owner, method)
-                                     for method in self.methods):
+        if not owner.compiled or any(getattr(type(self), name) is not getattr(owner, name)
+                                     for name in (*self.methods, "state")
+                                     if hasattr(owner, name)):
             return 0, np.empty(0)
         return owner.compiled, np.array([float(getattr(self.params, name))
                                          for name in owner.Params.model_fields])
@@ -317,7 +318,8 @@ class LogisticLoyalty(Loyalty):
 #
 # The model runs a built-in rule in the same compiled pass as the bookkeeping around it (see
 # docs/rules.md): the rule's equation as in its numpy method, one customer at a time, chosen by
-# the rule's number. tests/test_rules.py checks that each gives exactly the numpy method's numbers.
+# the rule's number (a kind with one built-in rule so far takes the number and ignores it).
+# tests/test_rules.py checks that each gives the numpy method's numbers.
 
 
 @numba.njit(cache=True)
@@ -327,7 +329,9 @@ def compiled_felt_value(rule: int, params: np.ndarray, quality: float,
     d = quality - expectation
     if rule == ASYMMETRIC:
         return d + (params[0] - 1) * min(d, 0.0)
-    return d
+    if rule == LINEAR:
+        return d
+    raise ValueError("no compiled disconfirmation rule of that number")
 
 
 @numba.njit(cache=True)
@@ -348,10 +352,12 @@ def compiled_remember(rule: int, params: np.ndarray, first: np.ndarray, second: 
         elif rule == MEAN:
             first[w] += value
             second[w] += 1
-        else:
+        elif rule == RECENCY:
             weight = 1.0 if second[w] == 0 else params[0]
             first[w] += weight * (value - first[w])
             second[w] += 1
+        else:
+            raise ValueError("no compiled journey-memory rule of that number")
 
 
 @numba.njit(cache=True)
@@ -365,8 +371,10 @@ def compiled_recall(rule: int, params: np.ndarray, first: np.ndarray, second: np
             evaluation[i] = params[0] * first[w] + (1 - params[0]) * second[w]
         elif rule == MEAN:
             evaluation[i] = first[w] / max(second[w], 1.0)
-        else:
+        elif rule == RECENCY:
             evaluation[i] = first[w]
+        else:
+            raise ValueError("no compiled journey-memory rule of that number")
     return evaluation
 
 

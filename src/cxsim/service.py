@@ -233,7 +233,7 @@ class ServiceDesk:
         self.care_seen |= desks.care
         self.lines = ServiceLines(desks.servers, self.lines)
         hours = [self.lines.server_hours(weekday) * desks.care for weekday in range(7)]
-        self.weekday = [(h, float(h @ desks.cost_per_server_hour)) for h in hours]  # staff
+        self.weekday_staff = [(h, float(h @ desks.cost_per_server_hour)) for h in hours]
 
     # ----------------------------------------------------------------------------------------
     # problems
@@ -338,7 +338,7 @@ class ServiceDesk:
 
     def staff(self, day: int) -> float:
         """Today's staff cost, also counting server-hours for utilisation."""
-        hours, cost = self.weekday[day % 7]
+        hours, cost = self.weekday_staff[day % 7]  # server-hours per touchpoint, their cost
         self.days.server_hours[:, day] += hours
         self.staff_cost += cost
         return cost
