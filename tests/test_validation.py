@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from cxsim import simulate
+from cxsim.awareness import Awareness
 from cxsim.graph import JourneyGraph
 from cxsim.model import nps
 from cxsim.rules import MeanMemory, PeakEnd
@@ -293,6 +294,18 @@ def test_awareness_on_a_fully_mixed_population_follows_the_bass_curve():
         share = curves[:, t - 1]  # at the end of day t - 1, t days have passed
         se = share.std(ddof=1) / math.sqrt(replicates)
         assert abs(share.mean() - bass(t, p, q)) < Z * se, (t, share.mean(), bass(t, p, q), se)
+
+
+def test_prospects_pass_their_thresholds_in_order_equal_ones_in_row_order():
+    """The order in which the hazard passes prospects' thresholds: rising, ties by row (as a
+    stable sort; the fast sort it uses is not stable where values repeat)."""
+    values = (np.arange(3000) * 7919 % 10).astype(float)  # many ties
+    prospects = np.arange(0, 3000, 2)
+    expected = prospects[np.argsort(values[prospects], kind="stable")]
+    assert (Awareness(values, prospects).who == expected).all()
+    distinct = np.random.default_rng(3).random(3000)
+    expected = prospects[np.argsort(distinct[prospects], kind="stable")]
+    assert (Awareness(distinct, prospects).who == expected).all()
 
 
 def test_without_word_of_mouth_awareness_is_a_daily_coin():

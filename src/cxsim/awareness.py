@@ -35,8 +35,7 @@ class Awareness:
     """The prospects' thresholds and the cumulative hazard of a fully mixed population."""
 
     def __init__(self, thresholds: np.ndarray, prospects: np.ndarray) -> None:
-        order = np.argsort(thresholds[prospects], kind="stable")
-        self.who = prospects[order]  # prospects by rising threshold
+        self.who = prospects[_stable_order(thresholds[prospects])]  # by rising threshold
         self.thresholds = thresholds[self.who]
         self.converted = np.zeros(len(thresholds), dtype=bool)  # made aware otherwise
         self.passed = 0  # how many thresholds the hazard has passed
@@ -75,6 +74,17 @@ def _integrate(thresholds: np.ndarray, hazard: float, passed: int, rate: float,
         hazard += (now + later) / 2 / steps
         passed = np.searchsorted(thresholds, hazard, side="right")
     return hazard, passed
+
+
+def _stable_order(values: np.ndarray) -> np.ndarray:
+    """The indices that sort ``values``, equal values in index order (a stable sort). numpy's
+    default sort is several times faster than its stable one, and gives the same order where no
+    two values are equal, as nearly always here (they come from 53-bit uniform draws)."""
+    order = np.argsort(values)
+    ordered = values[order]
+    if (ordered[1:] == ordered[:-1]).any():
+        order = np.argsort(values, kind="stable")
+    return order
 
 
 def thresholds(u: np.ndarray) -> np.ndarray:
