@@ -264,9 +264,8 @@ class JourneyModel(mesa.Model):
         p.start_journeys(who, day, self.world.memory.state)
         self.service.start_journeys(who)
         serial = p.step_of(who)
-        self.meet(who, p.entries(who, serial, self.world.graph, self.streams.key("entry")),
-                  serial)
-        again = who[p.due_day[who] == day]
+        again = self.meet(who, p.entries(who, serial, self.world.graph,
+                                         self.streams.key("entry")), serial)
         self.today.moving = np.concatenate([self.today.moving, again])
 
     def travel(self) -> None:
@@ -280,8 +279,7 @@ class JourneyModel(mesa.Model):
                                                      self.streams.key("route"),
                                                      self.rating_pull())
             self.today.finishing.append(finished)
-            self.meet(moving, to, serial)
-            moving = moving[p.due_day[moving] == day]
+            moving = self.meet(moving, to, serial)
         p.due_day[moving] = day + 1  # too many moves today: the rest move on tomorrow
 
     def rating_pull(self) -> float:
@@ -290,9 +288,10 @@ class JourneyModel(mesa.Model):
         reviews = self.world.scenario.reviews
         return (self.rating / reviews.initial_rating) ** reviews.conversion_elasticity
 
-    def meet(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray) -> None:
+    def meet(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray) -> np.ndarray:
         """Moments of truth: customers ``who`` arrive at touchpoints ``tp`` (at step ``serial``
-        of their journeys, see :meth:`Population.step_of`).
+        of their journeys, see :meth:`Population.step_of`). Returns those who move on again
+        today (:meth:`Population.enter`).
 
         quality = draw from the touchpoint's distribution − the wait's penalty (in a line)
         − problem severity (if a problem occurs) + personalisation × the customer's
@@ -320,8 +319,8 @@ class JourneyModel(mesa.Model):
             self.today.complaints += complaints
         self.remember(who, felt, left_out=complains)
         reviews = world.scenario.reviews  # first-timers reading the rating expect more or less
-        p.enter(who, tp, quality, day, graph,
-                reviews.expectation_influence * (self.rating - reviews.initial_rating))
+        return p.enter(who, tp, quality, day, graph,
+                       reviews.expectation_influence * (self.rating - reviews.initial_rating))
 
     def experience(self, who: np.ndarray, tp: np.ndarray, serial: np.ndarray,
                    quality: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:

@@ -129,16 +129,19 @@ class Population:
                                             self.attitude)
 
     def enter(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray, day: int,
-              graph: JourneyGraph, rating_shift: float) -> None:
+              graph: JourneyGraph, rating_shift: float) -> np.ndarray:
         """Customers ``who`` are now at touchpoints ``tp`` of ``graph``, where they met
-        ``quality``: due to leave after its duration, with its quality, revenue, purchase and
-        cost added to their journeys; first-timers at a touchpoint that shows the public
-        rating expect ``rating_shift`` more."""
-        _enter(who, tp, quality, day, rating_shift, graph.rated, graph.duration_days,
-               graph.revenue, graph.sells, graph.cost_per_visit, self.journeys, self.existing,
-               self.expectation, self.at, self.due_day, self.journey_quality,
-               self.journey_moments, self.journey_revenue, self.journey_bought,
-               self.journey_cost)
+        ``quality`` on ``day``: due to leave after its duration, with its quality, revenue,
+        purchase and cost added to their journeys; first-timers at a touchpoint that shows the
+        public rating expect ``rating_shift`` more. Returns those due to leave today (where a
+        touchpoint takes no days), in order."""
+        leaving = np.empty_like(who)
+        count = _enter(who, tp, quality, day, rating_shift, graph.rated, graph.duration_days,
+                       graph.revenue, graph.sells, graph.cost_per_visit, self.journeys,
+                       self.existing, self.expectation, self.at, self.due_day,
+                       self.journey_quality, self.journey_moments, self.journey_revenue,
+                       self.journey_bought, self.journey_cost, leaving)
+        return leaving[:count]
 
     def step_of(self, who: np.ndarray) -> np.ndarray:
         """Each customer's journey number and step within it: the counter that keys the draws
@@ -161,15 +164,16 @@ class Population:
         first-timers at a touchpoint that shows the public rating with ``purchase_scale``).
         Returns those finished, those moving on, where they go and their steps' serials
         (:meth:`step_of`)."""
-        done = np.empty(len(moving), dtype=np.bool_)
+        finished, onward = np.empty_like(moving), np.empty_like(moving)
         to = np.empty(len(moving), dtype=np.int64)
         serial = np.empty(len(moving), dtype=np.uint64)
-        _move_on(moving, key, purchase_scale, self.at, self.journeys, self.journey_moments,
-                 self.existing, self.segment, self.channel_preference, graph.is_exit,
-                 graph.forks, graph.rated, graph.cumulative, graph.weights, graph.targets,
-                 graph.by_preference, graph.to_purchase, graph.channel, done, to, serial)
-        onward = ~done
-        return moving[done], moving[onward], to[onward], serial[onward]
+        done = _move_on(moving, key, purchase_scale, self.at, self.journeys,
+                        self.journey_moments, self.existing, self.segment,
+                        self.channel_preference, graph.is_exit, graph.forks, graph.rated,
+                        graph.cumulative, graph.weights, graph.targets, graph.by_preference,
+                        graph.to_purchase, graph.channel, finished, onward, to, serial)
+        going = len(moving) - done
+        return finished[:done], onward[:going], to[:going], serial[:going]
 
     def start_journeys(self, who: np.ndarray, day: int, memory: dict[str, float]) -> None:
         """Customers ``who`` start a journey on ``day``: nothing met yet, and their journey
@@ -304,25 +308,32 @@ def _move_on(moving: np.ndarray, key: np.uint64, purchase_scale: float, at: np.n
              segment: np.ndarray, preference: np.ndarray, is_exit: np.ndarray,
              forks: np.ndarray, rated: np.ndarray, cumulative: np.ndarray, weights: np.ndarray,
              targets: np.ndarray, by_preference: np.ndarray, to_purchase: np.ndarray,
-             channel: np.ndarray, done: np.ndarray, to: np.ndarray,
-             serial: np.ndarray) -> None:  # pragma: no cover - compiled
-    """:meth:`Population.move_on`, one customer at a time (into ``done``, ``to``, ``serial``)."""
+             channel: np.ndarray, finished: np.ndarray, onward: np.ndarray, to: np.ndarray,
+             serial: np.ndarray) -> int:  # pragma: no cover - compiled
+    """:meth:`Population.move_on`, one customer at a time: those finished into ``finished``,
+    the others into ``onward`` (with ``to`` and ``serial``), each in order; returns how many
+    finished."""
     w = np.empty(targets.shape[1])
+    done = going = 0
     for i in range(moving.shape[0]):
         c = moving[i]
         here = at[c]
-        done[i] = is_exit[here]
-        if done[i]:
+        if is_exit[here]:
+            finished[done] = c
+            done += 1
             continue
-        serial[i] = _step(journeys[c], moments[c])
+        onward[going] = c
+        serial[going] = _step(journeys[c], moments[c])
         if not forks[here]:  # where only one edge leaves, there is nothing to draw
-            to[i] = targets[here, 0]
-            continue
-        first_timer = journeys[c] == 0 and not existing[c]
-        scale = purchase_scale if rated[here] and first_timer else 1.0
-        to[i] = next_touchpoint(here, segment[c], preference[c], slot_uniform(c, serial[i], key),
-                                scale, cumulative, weights, targets, by_preference,
-                                to_purchase, channel, w)
+            to[going] = targets[here, 0]
+        else:
+            first_timer = journeys[c] == 0 and not existing[c]
+            scale = purchase_scale if rated[here] and first_timer else 1.0
+            to[going] = next_touchpoint(here, segment[c], preference[c],
+                                        slot_uniform(c, serial[going], key), scale, cumulative,
+                                        weights, targets, by_preference, to_purchase, channel, w)
+        going += 1
+    return done
 
 
 @numba.njit(cache=True)
@@ -413,15 +424,22 @@ def _enter(who: np.ndarray, tp: np.ndarray, quality: np.ndarray, day: int, ratin
            expectation: np.ndarray, at: np.ndarray, due_day: np.ndarray,
            journey_quality: np.ndarray, journey_moments: np.ndarray,
            journey_revenue: np.ndarray, journey_bought: np.ndarray,
-           journey_cost: np.ndarray) -> None:  # pragma: no cover - compiled
+           journey_cost: np.ndarray, leaving: np.ndarray) -> int:  # pragma: no cover
+    """:meth:`Population.enter`, one customer at a time; those due today into ``leaving``,
+    returns how many."""
+    count = 0
     for i in range(who.shape[0]):
         w, t = who[i], tp[i]
         if rated[t] and journeys[w] == 0 and not existing[w]:
             expectation[w] += rating_shift
         at[w] = t
         due_day[w] = day + duration[t]
+        if duration[t] == 0:
+            leaving[count] = w
+            count += 1
         journey_quality[w] += quality[i]
         journey_moments[w] += 1
         journey_revenue[w] += revenue[t]
         journey_bought[w] |= sells[t]
         journey_cost[w] += cost[t]
+    return count
