@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -19,8 +20,11 @@ import pytest
 from scipy import stats
 
 import cxsim
+import cxsim.execution
 from cxsim.execution import compare, open_run
+from cxsim.progress import Progress
 from cxsim.results import TABLES
+from cxsim.testing import tiny_scenario
 
 SMALL = ["population.size=1500", "horizon_days=150"]
 BIN = Path(sys.executable).parent
@@ -198,3 +202,28 @@ def test_paired_intervals_are_much_narrower_than_unpaired_ones(tmp_path):
 def test_the_manifest_lists_every_task(serial_run):
     manifest = json.loads((serial_run / "run.json").read_text())
     assert len(manifest["tasks"]) == 12 and manifest["seed"] == 20261123
+
+
+CACHED = "from cxsim.execution import compiled_code_cached\nprint(compiled_code_cached())"
+RUN = ("from cxsim import simulate\nfrom cxsim.testing import tiny_scenario\n"
+       "simulate(tiny_scenario(size=50, horizon_days=3), moments=False)\n")
+
+
+def test_numba_s_cache_is_known_empty_on_a_fresh_install_and_full_after_a_run(tmp_path):
+    """A fresh cache (a new install) lacks the model's compiled code; after a run (with the
+    project's own cache, so as not to compile it all again) it holds it."""
+    def python(code: str, **env: str) -> str:
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env={**os.environ, **env}, check=True).stdout.strip()
+
+    assert python(CACHED, NUMBA_CACHE_DIR=str(tmp_path)) == "False"
+    assert python(RUN + CACHED) == "True"
+
+
+@pytest.mark.parametrize("cached", [False, True])
+def test_a_run_says_when_it_compiles_numba_code_first(tmp_path, monkeypatch, cached):
+    monkeypatch.setattr(cxsim.execution, "compiled_code_cached", lambda: cached)
+    stream = io.StringIO()
+    cxsim.run(tiny_scenario(size=50, horizon_days=3), out=tmp_path / "run",
+              progress=Progress(stream, interactive=False))
+    assert ("compiling cxsim's numba code first" in stream.getvalue()) is not cached

@@ -28,6 +28,7 @@ import yaml
 from cxsim import __version__
 from cxsim.checks import strategy_worlds, warnings
 from cxsim.model import JourneyModel, Sink
+from cxsim.population import _move_on
 from cxsim.progress import Progress
 from cxsim.results import (
     EVENT_TABLES,
@@ -323,6 +324,10 @@ def execute(
     """Run ``tasks`` (of a run of ``total``) in-process, on a process pool or on Dask."""
     if progress is not None:
         progress.start(total, total - len(tasks))
+        if tasks and compiled_code_cached() is False:
+            progress.note("compiling cxsim's numba code first: the first run after installing "
+                          "or updating cxsim takes about half a minute longer; later runs load "
+                          "it from numba's cache")
     if not tasks:
         return
     workers = workers or os.cpu_count() or 1
@@ -352,6 +357,17 @@ def execute(
             for future in running:
                 future.cancel()
             raise
+
+
+def compiled_code_cached() -> bool | None:
+    """Whether numba's cache holds the model's compiled code for the current sources (looked up
+    for one pass, a hop of the journeys, whose module every run uses); None if this numba
+    keeps its cache in a way not known here. Its private index is read, so any error counts as
+    not known."""
+    try:
+        return bool(_move_on._cache._cache_file._load_index())
+    except Exception:  # another numba's internals: just say nothing
+        return None
 
 
 def _timed_task(task: Task) -> tuple[dict[str, Any], float]:
