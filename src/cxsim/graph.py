@@ -231,11 +231,12 @@ def next_touchpoint(at: int, segment: int, preference: np.ndarray, u: float, pur
             w[k] += w[k - 1]
         for k in range(edges):
             w[k] /= w[edges - 1]
+        row = w
     else:
-        w[:] = cumulative[at, segment]
+        row = cumulative[at, segment]
     pick = 0
     for k in range(edges):
-        pick += w[k] < u
+        pick += row[k] < u
     return targets[at, pick]  # u < 1, so the pick is an edge with positive weight
 
 

@@ -110,6 +110,20 @@ def _earliest_fit(a: float, service: float, latest: float, gaps: np.ndarray, cou
     return _on_duty(until, max(a, free)), -1
 
 
+@numba.njit(cache=True, inline="always")
+def _move_rows(rows: np.ndarray, source: int, stop: int,
+               target: int) -> None:  # pragma: no cover - compiled
+    """rows[target:target + stop − source] = rows[source:stop] (2 columns), where the two may
+    overlap (as memmove does), without a temporary copy."""
+    count = stop - source
+    if target < source:
+        for j in range(count):
+            rows[target + j, 0], rows[target + j, 1] = rows[source + j, 0], rows[source + j, 1]
+    else:
+        for j in range(count - 1, -1, -1):
+            rows[target + j, 0], rows[target + j, 1] = rows[source + j, 0], rows[source + j, 1]
+
+
 @numba.njit(cache=True)
 def _occupy(gaps: np.ndarray, count: int, m: int, start: float,
             end: float) -> int:  # pragma: no cover - compiled
@@ -117,7 +131,7 @@ def _occupy(gaps: np.ndarray, count: int, m: int, start: float,
     a gap. Returns the new number of gaps (room for one more is needed)."""
     before, after = start > gaps[m, 0], end < gaps[m, 1]
     if before and after:
-        gaps[m + 2:count + 1] = gaps[m + 1:count].copy()
+        _move_rows(gaps, m + 1, count, m + 2)
         gaps[m + 1, 0], gaps[m + 1, 1] = end, gaps[m, 1]
         gaps[m, 1] = start
         return count + 1
@@ -126,7 +140,7 @@ def _occupy(gaps: np.ndarray, count: int, m: int, start: float,
     elif after:
         gaps[m, 0] = end
     else:
-        gaps[m:count - 1] = gaps[m + 1:count].copy()
+        _move_rows(gaps, m + 1, count, m)
         return count - 1
     return count
 
@@ -246,7 +260,7 @@ def _forget(gaps: np.ndarray, gap_count: np.ndarray,
             while gone < n and gaps[q, k, gone, 1] <= since:
                 gone += 1
             if gone:
-                gaps[q, k, :n - gone] = gaps[q, k, gone:n].copy()
+                _move_rows(gaps[q, k], gone, n, 0)
                 gap_count[q, k] = n - gone
 
 
