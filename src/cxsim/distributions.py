@@ -22,7 +22,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import core_schema
-from scipy import stats
 from scipy.special import ndtr, ndtri
 
 
@@ -78,6 +77,8 @@ class TruncatedNormal(_Distribution):
         upper = a > 0
         near, far = (ndtr(-a), ndtr(-b)) if upper else (ndtr(a), ndtr(b))
         if not abs(far - near) > 1e-300:  # the bounds' tail underflows
+            from scipy import stats  # rare, and slow to import: only here
+
             return stats.truncnorm(a, b, loc=self.mean_, scale=self.sd).ppf(u)
         z = ndtri(near + u * (far - near))
         return self.mean_ + self.sd * np.clip(-z if upper else z, a, b)
@@ -99,6 +100,8 @@ class Beta(_Distribution):
         return self
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
+        from scipy import stats  # slow to import: only where a beta is drawn
+
         return self.low + (self.high - self.low) * stats.beta.ppf(u, self.a, self.b)
 
 

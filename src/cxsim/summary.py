@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from scipy import stats
+from scipy.special import stdtrit
 
 HEADLINE = ("nps", "retention", "revenue", "profit")
 
@@ -78,7 +78,7 @@ def paired_interval(d: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     mean = float(d.mean())
     if n < 2:
         return mean, math.nan, math.nan
-    half = float(stats.t.ppf((1 + level) / 2, n - 1) * d.std(ddof=1) / math.sqrt(n))
+    half = float(stdtrit(n - 1, (1 + level) / 2) * d.std(ddof=1) / math.sqrt(n))  # t quantile
     return mean, mean - half, mean + half
 
 

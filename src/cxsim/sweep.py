@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
-from scipy.stats import qmc
 
 from cxsim.checks import world_problems
 from cxsim.problems import Problem, from_validation_error
@@ -53,6 +52,8 @@ def design(sweep: Sweep, seed: int) -> list[dict[str, Any]]:
         rows = list(itertools.product(*axes))
     else:
         if sweep.design in ("lhs", "sobol"):
+            from scipy.stats import qmc  # slow to import: only for these designs
+
             engine = (qmc.LatinHypercube(len(parameters), seed=seed) if sweep.design == "lhs"
                       else qmc.Sobol(len(parameters), scramble=True, seed=seed))
             unit = engine.random(sweep.points)
