@@ -214,8 +214,11 @@ def next_touchpoint(at: int, segment: int, preference: np.ndarray, u: float, pur
     none). ``w`` is scratch room for one row of weights.
     """
     edges = targets.shape[1]
-    pulled = purchase_scale != 1.0 and to_purchase[at].any()
-    if by_preference[at].any() or pulled:  # weights that depend on the customer
+    personal = pulled = False  # loops rather than .any(): numba compiles them faster
+    for k in range(edges):
+        personal |= by_preference[at, k]
+        pulled |= purchase_scale != 1.0 and to_purchase[at, k]
+    if personal or pulled:  # weights that depend on the customer
         total = 0.0
         for k in range(edges):
             w[k] = weights[at, segment, k]

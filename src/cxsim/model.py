@@ -615,7 +615,7 @@ class JourneyModel(mesa.Model):
     def make_aware(self, told: np.ndarray, chance: float) -> None:
         """Prospects among ``told`` (one entry per positive message) become aware with
         ``chance`` per message, and start a first journey tomorrow."""
-        aware = _told_aware(told, self.people.status, int(Status.PROSPECT), chance,
+        aware = _told_aware(np.sort(told), self.people.status, int(Status.PROSPECT), chance,
                             self.streams.key("told_aware", self.today.day))
         if len(aware):
             self.awareness.convert(aware, self.today.day + 1)
@@ -699,10 +699,10 @@ class JourneyModel(mesa.Model):
 @numba.njit(cache=True)
 def _told_aware(told: np.ndarray, status: np.ndarray, prospect: int, chance: float,
                 key: np.uint64) -> np.ndarray:  # pragma: no cover - compiled
-    """The prospects (``status`` = ``prospect``) among ``told`` (one entry per message) who
-    become aware: told m times, with chance 1 − (1 − chance)^m, drawn from stream ``key``;
-    in row order."""
-    prospects = np.sort(told[status[told] == prospect])
+    """The prospects (``status`` = ``prospect``) among ``told`` (one entry per message, in
+    row order) who become aware: told m times, with chance 1 − (1 − chance)^m, drawn from
+    stream ``key``; in row order."""
+    prospects = told[status[told] == prospect]
     aware = np.empty(prospects.shape[0], dtype=prospects.dtype)
     count, i = 0, 0
     while i < prospects.shape[0]:

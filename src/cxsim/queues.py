@@ -174,12 +174,15 @@ def _serve(first: int, line: np.ndarray, arrival: np.ndarray, service: np.ndarra
     arriving = np.zeros(lines, dtype=np.bool_)
     for i in range(first, line.shape[0]):
         arriving[line[i]] = True
-    for q in np.flatnonzero(arriving):  # servers ever on duty, by free time (sorted: a heap)
-        on = np.array([k for k in range(count) if until[q, k, 0] < np.inf], dtype=np.int64)
-        by_free = on[np.argsort(free[q, on], kind="mergesort")]
-        size[q] = len(by_free)
-        server[q, :len(by_free)] = by_free
-        key[q, :len(by_free)] = free[q, by_free]
+    for q in range(lines):  # the servers ever on duty, in a heap by free time
+        if not arriving[q]:
+            continue
+        for k in range(count):
+            if until[q, k, 0] < np.inf:
+                server[q, size[q]], key[q, size[q]] = k, free[q, k]
+                size[q] += 1
+        for j in range(size[q] // 2 - 1, -1, -1):  # heapify, bottom up
+            _sift_down(key[q], server[q], size[q], j)
     room = gaps.shape[2]
     for i in range(first, arrival.shape[0]):
         q, a = line[i], arrival[i]
