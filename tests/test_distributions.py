@@ -8,6 +8,7 @@ from pydantic import TypeAdapter
 from scipy import stats
 
 from cxsim.distributions import Distribution, DistributionTable
+from cxsim.streams import Streams
 
 U = np.random.default_rng(7).random(2000)
 
@@ -45,6 +46,20 @@ def test_a_table_mixing_distributions_draws_each_group_by_its_own():
         here = group == g
         assert np.allclose(drawn[here], expected.ppf(U[here]), rtol=1e-9, atol=1e-12)
     assert not table.constant
+
+
+@pytest.mark.parametrize("serial", [None, np.arange(len(U), dtype=np.uint64) % 5])
+def test_a_table_draws_from_a_stream_what_its_inverse_cdf_gives_at_the_stream_s_uniforms(
+        serial):
+    table = DistributionTable([distribution(spec) for spec, _ in CASES]
+                              + [distribution({"dist": "constant", "value": 2.5})])
+    group = np.arange(len(U)) % (len(CASES) + 1)
+    slots = np.arange(len(U)) * 3
+    streams = Streams(5, 2)
+    drawn = streams.draw("trait", table, group, slots, serial=serial)
+    expected = table.ppf(group, streams.uniform("trait", slots, serial=serial))
+    assert np.array_equal(drawn, expected)
+    assert np.all(drawn[group == len(CASES)] == 2.5)
 
 
 @pytest.mark.parametrize("spec", [{"dist": "constant", "value": 2.5},

@@ -24,6 +24,8 @@ from pydantic import (
 from pydantic_core import core_schema
 from scipy.special import ndtr, ndtri
 
+from cxsim.streams import inverse_normal, slot_draws, slot_uniform
+
 
 class _Distribution(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
@@ -231,32 +233,67 @@ class DistributionTable:
         if not self.forms:  # constants (and distributions drawn group by group)
             values = self.loc[group]
         else:
-            normal = ndtri(u) if NORMAL in self.forms else u
-            values = _standard(group, u, normal, self.form, self.loc, self.scale, self.log)
+            values = _standard(group, u, self.form, self.loc, self.scale, self.log)
         if self.any_general:
-            other = self.general[group]
-            for g in np.unique(group[other]):
-                here = group == g
-                values[here] = self.distributions[g].ppf(u[here])
+            self._general(group, u, values)
         return values
+
+    def draw(self, group: np.ndarray, slots: np.ndarray, serial: np.ndarray,
+             key: np.uint64) -> np.ndarray:
+        """Values for individuals of ``group`` drawn from the keyed stream ``key`` at their
+        ``slots`` and ``serial`` numbers (see :mod:`cxsim.streams`): ``ppf`` at those
+        uniforms, in one compiled pass but for the distributions drawn group by group."""
+        values = _standard_from_slots(group, slots, serial, key, self.form, self.loc,
+                                      self.scale, self.log)
+        if self.any_general:
+            self._general(group, slot_draws(slots, serial, key, False), values)
+        return values
+
+    def _general(self, group: np.ndarray, u: np.ndarray, values: np.ndarray) -> None:
+        """Into ``values``: the draws of groups whose distribution has no standard form, each
+        by its own inverse CDF at ``u``."""
+        other = self.general[group]
+        for g in np.unique(group[other]):
+            here = group == g
+            values[here] = self.distributions[g].ppf(u[here])
+
+
+@numba.njit(cache=True, inline="always")
+def _standard_value(g: int, u: float, form: np.ndarray, loc: np.ndarray, scale: np.ndarray,
+                    log: np.ndarray) -> float:  # pragma: no cover - compiled
+    """g(loc + scale · z) at probability ``u`` for group ``g``: z its standard form at u
+    (Φ⁻¹(u), −ln(1 − u) or u), g = exp for log groups, and loc alone for a constant."""
+    if scale[g] == 0.0:
+        return loc[g]
+    if form[g] == NORMAL:
+        z = inverse_normal(u)
+    elif form[g] == EXPONENTIAL:
+        z = -np.log1p(-u)
+    else:
+        z = u
+    value = loc[g] + scale[g] * z
+    return np.exp(value) if log[g] else value
 
 
 @numba.njit(cache=True)
-def _standard(group: np.ndarray, u: np.ndarray, normal: np.ndarray, form: np.ndarray,
-              loc: np.ndarray, scale: np.ndarray,
-              log: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """g(loc + scale · z) for each element, with its group's standard form z (``normal``:
-    Φ⁻¹(u), worked out beforehand) and g = exp for log groups."""
+def _standard(group: np.ndarray, u: np.ndarray, form: np.ndarray, loc: np.ndarray,
+              scale: np.ndarray, log: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`_standard_value` for each element."""
     values = np.empty(u.shape[0])
     for i in range(u.shape[0]):
-        g = group[i]
-        if form[g] == NORMAL:
-            z = normal[i]
-        elif form[g] == EXPONENTIAL:
-            z = -np.log1p(-u[i])
-        else:
-            z = u[i]
-        values[i] = loc[g] + scale[g] * z
-        if log[g]:
-            values[i] = np.exp(values[i])
+        values[i] = _standard_value(group[i], u[i], form, loc, scale, log)
+    return values
+
+
+@numba.njit(cache=True)
+def _standard_from_slots(group: np.ndarray, slots: np.ndarray, serial: np.ndarray,
+                         key: np.uint64, form: np.ndarray, loc: np.ndarray, scale: np.ndarray,
+                         log: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`_standard_value` for each slot, at its uniform of stream ``key`` (with its
+    serial, or serial 0 if there are none)."""
+    values = np.empty(slots.shape[0])
+    for i in range(slots.shape[0]):
+        counter = np.uint64(serial[i]) if serial.shape[0] else np.uint64(0)
+        values[i] = _standard_value(group[i], slot_uniform(slots[i], counter, key), form, loc,
+                                    scale, log)
     return values

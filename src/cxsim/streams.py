@@ -22,10 +22,16 @@ pay for randomness.
 from __future__ import annotations
 
 import zlib
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
-from scipy.special import ndtri
+from llvmlite import binding
+from numba import types
+from numba.extending import get_cython_function_address
+
+if TYPE_CHECKING:
+    from cxsim.distributions import DistributionTable
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -48,13 +54,25 @@ def slot_uniform(slot: int, serial: int, key: np.uint64) -> float:  # pragma: no
     return (np.float64(z >> np.uint64(11)) + 0.5) * _TO_UNIT
 
 
+binding.add_symbol("cxsim_ndtri",
+                   get_cython_function_address("scipy.special.cython_special", "ndtri"))
+inverse_normal = types.ExternalFunction("cxsim_ndtri", types.float64(types.float64))
+"""Φ⁻¹ for compiled code: scipy's own ``ndtri`` (the Cephes routine), so that a draw made in
+compiled code is bit for bit the one ``scipy.special.ndtri`` gives. Called by its symbol name,
+which numba's cache can keep (a function pointer it could not)."""
+
+
 @numba.njit(cache=True)
-def _uniform(slots: np.ndarray, serial: np.ndarray, key: np.uint64) -> np.ndarray:
-    """:func:`slot_uniform` for each slot (with its serial, or serial 0 if there are none)."""
+def slot_draws(slots: np.ndarray, serial: np.ndarray, key: np.uint64,
+                    normal: bool) -> np.ndarray:  # pragma: no cover - compiled
+    """:func:`slot_uniform` for each slot (with its serial, or serial 0 if there are none), or
+    its Φ⁻¹ if ``normal``."""
     u = np.empty(slots.shape[0])
     for i in range(slots.shape[0]):
         counter = np.uint64(serial[i]) if serial.shape[0] else np.uint64(0)
         u[i] = slot_uniform(slots[i], counter, key)
+        if normal:
+            u[i] = inverse_normal(u[i])
     return u
 
 
@@ -64,7 +82,7 @@ _FOLD = 0x100000001B3  # the 64-bit FNV prime: odd, so folding a counter in is o
 
 
 def _mix(x: int) -> int:
-    """The SplitMix64 mixer on one Python integer (for keys; slots use :func:`_uniform`)."""
+    """The SplitMix64 mixer on one Python integer (for keys; slots use :func:`slot_uniform`)."""
     x = (x + 0x9E3779B97F4A7C15) & _MASK
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
@@ -111,10 +129,19 @@ class Streams:
         counter (e.g. its journey number), for a customer whose draws for one purpose must not
         depend on when they happen: the k-th journey's draw is the same whatever its day.
         """
-        return _uniform(slots, _NO_SERIAL if serial is None else serial,
-                        self.key(purpose, *counters))
+        return slot_draws(slots, _NO_SERIAL if serial is None else serial,
+                               self.key(purpose, *counters), False)
 
     def normal(self, purpose: str, slots: np.ndarray, *counters: int,
                serial: np.ndarray | None = None) -> np.ndarray:
         """Standard normal numbers, one per slot (inverse-CDF transform of :meth:`uniform`)."""
-        return ndtri(self.uniform(purpose, slots, *counters, serial=serial))
+        return slot_draws(slots, _NO_SERIAL if serial is None else serial,
+                               self.key(purpose, *counters), True)
+
+    def draw(self, purpose: str, table: DistributionTable, groups: np.ndarray,
+             slots: np.ndarray, *counters: int, serial: np.ndarray | None = None) -> np.ndarray:
+        """Values of ``table``'s distributions, one per slot, each of its ``groups``: the same
+        as ``table.ppf(groups, self.uniform(purpose, slots, ...))``, in one compiled pass where
+        the distributions allow (:meth:`DistributionTable.draw`)."""
+        return table.draw(groups, slots, _NO_SERIAL if serial is None else serial,
+                          self.key(purpose, *counters))
