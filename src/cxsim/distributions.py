@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic_core import core_schema
 from scipy.special import ndtr, ndtri
 
-from cxsim.streams import inverse_normal, slot_draws, slot_uniform
+from cxsim.streams import inverse_normal
 
 
 class _Distribution(BaseModel):
@@ -235,27 +235,11 @@ class DistributionTable:
         else:
             values = _standard(group, u, self.form, self.loc, self.scale, self.log)
         if self.any_general:
-            self._general(group, u, values)
+            other = self.general[group]
+            for g in np.unique(group[other]):
+                here = group == g
+                values[here] = self.distributions[g].ppf(u[here])
         return values
-
-    def draw(self, group: np.ndarray, slots: np.ndarray, serial: np.ndarray,
-             key: np.uint64) -> np.ndarray:
-        """Values for individuals of ``group`` drawn from the keyed stream ``key`` at their
-        ``slots`` and ``serial`` numbers (see :mod:`cxsim.streams`): ``ppf`` at those
-        uniforms, in one compiled pass but for the distributions drawn group by group."""
-        values = _standard_from_slots(group, slots, serial, key, self.form, self.loc,
-                                      self.scale, self.log)
-        if self.any_general:
-            self._general(group, slot_draws(slots, serial, key, False), values)
-        return values
-
-    def _general(self, group: np.ndarray, u: np.ndarray, values: np.ndarray) -> None:
-        """Into ``values``: the draws of groups whose distribution has no standard form, each
-        by its own inverse CDF at ``u``."""
-        other = self.general[group]
-        for g in np.unique(group[other]):
-            here = group == g
-            values[here] = self.distributions[g].ppf(u[here])
 
 
 @numba.njit(cache=True, inline="always")
@@ -282,18 +266,4 @@ def _standard(group: np.ndarray, u: np.ndarray, form: np.ndarray, loc: np.ndarra
     values = np.empty(u.shape[0])
     for i in range(u.shape[0]):
         values[i] = _standard_value(group[i], u[i], form, loc, scale, log)
-    return values
-
-
-@numba.njit(cache=True)
-def _standard_from_slots(group: np.ndarray, slots: np.ndarray, serial: np.ndarray,
-                         key: np.uint64, form: np.ndarray, loc: np.ndarray, scale: np.ndarray,
-                         log: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    """:func:`_standard_value` for each slot, at its uniform of stream ``key`` (with its
-    serial, or serial 0 if there are none)."""
-    values = np.empty(slots.shape[0])
-    for i in range(slots.shape[0]):
-        counter = np.uint64(serial[i]) if serial.shape[0] else np.uint64(0)
-        values[i] = _standard_value(group[i], slot_uniform(slots[i], counter, key), form, loc,
-                                    scale, log)
     return values

@@ -151,6 +151,13 @@ class JourneyGraph:
         )
 
     # ----------------------------------------------------------------------------------------
+    # routing: by entry_touchpoint and next_touchpoint (Population.entries, Population.move_on)
+
+    def draw_quality(self, tp: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Experienced quality at touchpoints ``tp`` from uniform draws ``u`` (inverse CDF)."""
+        return self.quality.ppf(tp, u)
+
+    # ----------------------------------------------------------------------------------------
     # closed forms for validation
 
     def transition_matrix(self, segment: int = 0) -> np.ndarray:

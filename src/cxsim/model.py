@@ -299,7 +299,7 @@ class JourneyModel(mesa.Model):
         felt = importance × disconfirmation(quality, expectation), folded into journey memory.
         """
         graph, p, day, world = self.world.graph, self.people, self.today.day, self.world
-        quality = self.streams.draw("quality", graph.quality, tp, who, serial=serial)
+        quality = graph.draw_quality(tp, self.streams.uniform("quality", who, serial=serial))
         wait = None
         if world.desks.on_journey:  # a desk or tables on the way: visitors queue there
             lined = world.desks.care[tp]
@@ -463,8 +463,7 @@ class JourneyModel(mesa.Model):
         spread = desk.answers(calls, self.streams.normal("answer", who, serial=serial))
         quality = _contact_quality(
             who, calls.tp, calls.wait, served, solved,
-            self.streams.draw("contact_quality", graph.quality, calls.tp, who, serial=serial),
-            spread, p.expectation,
+            graph.draw_quality(calls.tp, draw("contact_quality")), spread, p.expectation,
             p.traits["patience_minutes"], desks.patience_scale, spec.wait_penalty,
             spec.unresolved_penalty, spec.inconsistency_penalty)
         released, bad = desk.release_held(calls, solved)
@@ -500,8 +499,8 @@ class JourneyModel(mesa.Model):
         who = who[self.streams.uniform("follow_up", who, serial=serial)
                   < desks.follow_up_share]
         tp = np.full(len(who), desks.follow_up)
-        quality = self.streams.draw("follow_up_quality", self.world.graph.quality, tp, who,
-                                    serial=p.journeys[who])
+        quality = self.world.graph.draw_quality(
+            tp, self.streams.uniform("follow_up_quality", who, serial=p.journeys[who]))
         self.judge(who, tp, quality)
         self.charge(who, self.world.graph.cost_per_visit[tp], proactive=True)
 
@@ -648,8 +647,8 @@ class JourneyModel(mesa.Model):
         stays = self.streams.uniform("return", who, serial=p.journeys[who]) < (
             self.return_probability(who))
         back = who[stays]
-        gap = self.streams.draw("inter_purchase", world.inter_purchase,
-                                p.segment[back].astype(np.intp), back, serial=p.journeys[back])
+        u = self.streams.uniform("inter_purchase", back, serial=p.journeys[back])
+        gap = world.inter_purchase.ppf(p.segment[back].astype(np.intp), u)
         _due_back(back, gap, day, p.due_day)
         gone = who[~stays]
         p.set_status(gone, Status.CHURNED)

@@ -237,7 +237,7 @@ class Population:
             table = DistributionTable([pick(seg) for seg in segments])
             if table.constant:  # one value per segment: nothing to draw
                 return table.loc.astype(np.float32)[groups]
-            return streams.draw(f"trait.{name}", table, groups, slots).astype(np.float32)
+            return table.ppf(groups, streams.uniform(f"trait.{name}", slots)).astype(np.float32)
 
         preference = np.ones((n, len(channels)), dtype=np.float32)
         for c, channel in enumerate(channels):  # a weight: negative draws count as 0

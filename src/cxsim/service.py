@@ -288,8 +288,8 @@ class ServiceDesk:
         """Put ``calls`` in their touchpoints' lines; each is settled on the day it ends."""
         desks = self.desks
         serial = self.contacts[calls.who].astype(np.uint64)
-        service = streams.draw("service_time", desks.service_minutes, calls.tp, calls.who,
-                               serial=serial)
+        service = desks.service_minutes.ppf(
+            calls.tp, streams.uniform("service_time", calls.who, serial=serial))
         mean_patience = patience[calls.who] * desks.patience_scale[calls.tp]
         give_up = -mean_patience * np.log1p(-streams.uniform("patience", calls.who,
                                                              serial=serial))
@@ -316,8 +316,8 @@ class ServiceDesk:
         desks = self.desks
         minute = np.empty(len(who))
         _minutes_of_day(desks.visit_hours, tp, who, serial, streams.key("visit_time"), minute)
-        service = streams.draw("visit_service_time", desks.service_minutes, tp, who,
-                               serial=serial)
+        service = desks.service_minutes.ppf(
+            tp, streams.uniform("visit_service_time", who, serial=serial))
         served = self.wait_in_line(tp, day, day * MINUTES_PER_DAY + minute, service,
                                    np.full(len(who), np.inf))
         self.visit_waits.append(served.wait)

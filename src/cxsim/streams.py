@@ -22,16 +22,12 @@ pay for randomness.
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
 from llvmlite import binding
 from numba import types
 from numba.extending import get_cython_function_address
-
-if TYPE_CHECKING:
-    from cxsim.distributions import DistributionTable
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MUL1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -63,8 +59,8 @@ which numba's cache can keep (a function pointer it could not)."""
 
 
 @numba.njit(cache=True)
-def slot_draws(slots: np.ndarray, serial: np.ndarray, key: np.uint64,
-                    normal: bool) -> np.ndarray:  # pragma: no cover - compiled
+def _draws(slots: np.ndarray, serial: np.ndarray, key: np.uint64,
+           normal: bool) -> np.ndarray:  # pragma: no cover - compiled
     """:func:`slot_uniform` for each slot (with its serial, or serial 0 if there are none), or
     its Φ⁻¹ if ``normal``."""
     u = np.empty(slots.shape[0])
@@ -129,19 +125,11 @@ class Streams:
         counter (e.g. its journey number), for a customer whose draws for one purpose must not
         depend on when they happen: the k-th journey's draw is the same whatever its day.
         """
-        return slot_draws(slots, _NO_SERIAL if serial is None else serial,
-                               self.key(purpose, *counters), False)
+        return _draws(slots, _NO_SERIAL if serial is None else serial,
+                      self.key(purpose, *counters), False)
 
     def normal(self, purpose: str, slots: np.ndarray, *counters: int,
                serial: np.ndarray | None = None) -> np.ndarray:
         """Standard normal numbers, one per slot (inverse-CDF transform of :meth:`uniform`)."""
-        return slot_draws(slots, _NO_SERIAL if serial is None else serial,
-                               self.key(purpose, *counters), True)
-
-    def draw(self, purpose: str, table: DistributionTable, groups: np.ndarray,
-             slots: np.ndarray, *counters: int, serial: np.ndarray | None = None) -> np.ndarray:
-        """Values of ``table``'s distributions, one per slot, each of its ``groups``: the same
-        as ``table.ppf(groups, self.uniform(purpose, slots, ...))``, in one compiled pass where
-        the distributions allow (:meth:`DistributionTable.draw`)."""
-        return table.draw(groups, slots, _NO_SERIAL if serial is None else serial,
-                          self.key(purpose, *counters))
+        return _draws(slots, _NO_SERIAL if serial is None else serial,
+                      self.key(purpose, *counters), True)
