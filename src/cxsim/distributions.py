@@ -71,19 +71,32 @@ class TruncatedNormal(_Distribution):
             raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
 
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Inverse CDF: with standard bounds α, β, z = Φ⁻¹(Φ(α) + u·(Φ(β) − Φ(α))), worked
-        in the upper tail (through Φ(−z)) when α > 0, where Φ(α) is close to 1 and would lose
-        digits; bounds so far out that their tail underflows go to scipy's truncnorm."""
-        a, b = (self.low - self.mean_) / self.sd, (self.high - self.mean_) / self.sd
+    def _standard_bounds(self) -> tuple[float, float]:
+        return (self.low - self.mean_) / self.sd, (self.high - self.mean_) / self.sd
+
+    def squeeze(self) -> tuple[float, float, float, float, float] | None:
+        """The inverse CDF as z = sign·Φ⁻¹(near + u·span) kept within the standard bounds
+        [α, β], x = mean + sd·z: (near, span, sign, α, β), with near = Φ(α) and span = Φ(β) −
+        Φ(α), worked in the upper tail (through Φ(−z), sign −1) when α > 0, where Φ(α) is close
+        to 1 and would lose digits. None where the bounds are so far out that their tail
+        underflows."""
+        a, b = self._standard_bounds()
         upper = a > 0
         near, far = (ndtr(-a), ndtr(-b)) if upper else (ndtr(a), ndtr(b))
-        if not abs(far - near) > 1e-300:  # the bounds' tail underflows
+        if not abs(far - near) > 1e-300:
+            return None
+        return float(near), float(far - near), -1.0 if upper else 1.0, a, b
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        """Inverse CDF (see :meth:`squeeze`); bounds whose tail underflows go to scipy's
+        truncnorm."""
+        squeeze = self.squeeze()
+        if squeeze is None:
             from scipy import stats  # rare, and slow to import: only here
 
-            return stats.truncnorm(a, b, loc=self.mean_, scale=self.sd).ppf(u)
-        z = ndtri(near + u * (far - near))
-        return self.mean_ + self.sd * np.clip(-z if upper else z, a, b)
+            return stats.truncnorm(*self._standard_bounds(), loc=self.mean_, scale=self.sd).ppf(u)
+        near, span, sign, a, b = squeeze
+        return self.mean_ + self.sd * np.clip(sign * ndtri(near + u * span), a, b)
 
 
 class Beta(_Distribution):
@@ -184,56 +197,61 @@ Distribution = Annotated[
 
 
 NORMAL, EXPONENTIAL, UNIFORM = 0, 1, 2
-"""The standard forms z of :class:`DistributionTable`: Φ⁻¹(u), −ln(1 − u) (mean 1), u."""
+"""The standard forms z of :class:`DistributionTable`: Φ⁻¹ (of u squeezed between two
+probabilities, for a truncated normal), −ln(1 − u) (mean 1), u."""
+
+FORM, LOC, SCALE, EXP, NEAR, SPAN, SIGN, LOW, HIGH = range(9)
+"""The columns of :attr:`DistributionTable.shape`, one row per group: the standard form; x =
+loc + scale·z, then exp(x) where EXP is 1; for the normal form z = SIGN·Φ⁻¹(NEAR + u·SPAN)
+kept within [LOW, HIGH] (0, 1, 1, ±∞ for a normal without bounds)."""
 
 
 class DistributionTable:
     """One distribution per group (per touchpoint, per segment), drawn for many at once.
 
     Most distributions are x = g(loc + scale·z) with z a standard form's inverse CDF at u and g
-    the identity or exp: normal and log-normal (z = Φ⁻¹(u)), exponential (z = −ln(1 − u)),
-    uniform (z = u) and constant (scale 0). So a batch mixing groups is drawn with a few array
-    operations; other distributions (truncated normal, beta) are drawn group by group.
+    the identity or exp: normal, truncated normal and log-normal (z from Φ⁻¹), exponential
+    (z = −ln(1 − u)), uniform (z = u) and constant (scale 0). So a batch mixing groups is drawn
+    in one compiled pass; other distributions (beta) are drawn group by group.
     """
 
     def __init__(self, distributions: list[Any]) -> None:
         self.distributions = distributions
-        shapes = [self._shape(d) for d in distributions]
-        self.loc = np.array([s[0] for s in shapes])
-        self.scale = np.array([s[1] for s in shapes])
-        self.log = np.array([s[2] for s in shapes])
-        self.form = np.array([s[3] for s in shapes])  # NORMAL, EXPONENTIAL or UNIFORM
+        self.shape = np.array([self._shape(d) for d in distributions], dtype=float).reshape(-1, 9)
+        self.loc = self.shape[:, LOC]
         self.general = np.isnan(self.loc)
         self.any_general = bool(self.general.any())
-        spread = ~self.general & (self.scale != 0)  # constants need no z
-        self.forms = sorted({int(f) for f in self.form[spread]})
+        spread = ~self.general & (self.shape[:, SCALE] != 0)  # constants need no z
+        self.forms = sorted({int(f) for f in self.shape[spread, FORM]})
         self.constant = not self.forms and not self.any_general  # needs no draws
 
     @staticmethod
-    def _shape(distribution: Any) -> tuple[float, float, bool, int]:
-        """loc, scale, whether exp(·), and the standard form of ``distribution`` (loc nan: drawn
-        by its own inverse CDF, group by group)."""
+    def _shape(distribution: Any) -> tuple[float, ...]:
+        """The row of :attr:`shape` for ``distribution`` (loc nan: drawn by its own inverse
+        CDF, group by group)."""
+        unbounded = (0.0, 1.0, 1.0, -math.inf, math.inf)
         if isinstance(distribution, Normal):
-            return distribution.mean_, distribution.sd, False, NORMAL
+            return NORMAL, distribution.mean_, distribution.sd, False, *unbounded
+        if isinstance(distribution, TruncatedNormal) and (squeeze := distribution.squeeze()):
+            return NORMAL, distribution.mean_, distribution.sd, False, *squeeze
         if isinstance(distribution, Constant):
-            return distribution.value, 0.0, False, NORMAL
+            return NORMAL, distribution.value, 0.0, False, *unbounded
         if isinstance(distribution, LogNormal):
             mu, sigma = distribution._log_params()
             if sigma == 0:  # no spread: the mean itself
-                return distribution.mean_, 0.0, False, NORMAL
-            return mu, sigma, True, NORMAL
+                return NORMAL, distribution.mean_, 0.0, False, *unbounded
+            return NORMAL, mu, sigma, True, *unbounded
         if isinstance(distribution, Exponential):
-            return 0.0, distribution.mean_, False, EXPONENTIAL
+            return EXPONENTIAL, 0.0, distribution.mean_, False, *unbounded
         if isinstance(distribution, Uniform):
-            return distribution.low, distribution.high - distribution.low, False, UNIFORM
-        return math.nan, math.nan, False, NORMAL
+            return UNIFORM, distribution.low, distribution.high - distribution.low, False, \
+                *unbounded
+        return NORMAL, math.nan, math.nan, False, *unbounded
 
     def ppf(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Values for individuals of ``group`` at probabilities ``u``."""
-        if not self.forms:  # constants (and distributions drawn group by group)
-            values = self.loc[group]
-        else:
-            values = _standard(group, u, self.form, self.loc, self.scale, self.log)
+        # constants alone (or beside distributions drawn group by group) need no z
+        values = _standard(group, u, self.shape) if self.forms else self.loc[group]
         if self.any_general:
             other = self.general[group]
             for g in np.unique(group[other]):
@@ -243,27 +261,28 @@ class DistributionTable:
 
 
 @numba.njit(cache=True, inline="always")
-def _standard_value(g: int, u: float, form: np.ndarray, loc: np.ndarray, scale: np.ndarray,
-                    log: np.ndarray) -> float:  # pragma: no cover - compiled
-    """g(loc + scale · z) at probability ``u`` for group ``g``: z its standard form at u
-    (Φ⁻¹(u), −ln(1 − u) or u), g = exp for log groups, and loc alone for a constant."""
-    if scale[g] == 0.0:
-        return loc[g]
-    if form[g] == NORMAL:
-        z = inverse_normal(u)
-    elif form[g] == EXPONENTIAL:
+def _standard_value(g: int, u: float, shape: np.ndarray) -> float:  # pragma: no cover
+    """g(loc + scale · z) at probability ``u`` for group ``g`` of ``shape`` (see
+    :data:`FORM`): z its standard form at u, g = exp where EXP, and loc alone for a
+    constant."""
+    if shape[g, SCALE] == 0.0:
+        return shape[g, LOC]
+    if shape[g, FORM] == NORMAL:
+        z = shape[g, SIGN] * inverse_normal(shape[g, NEAR] + u * shape[g, SPAN])
+        z = min(max(z, shape[g, LOW]), shape[g, HIGH])
+    elif shape[g, FORM] == EXPONENTIAL:
         z = -np.log1p(-u)
     else:
         z = u
-    value = loc[g] + scale[g] * z
-    return np.exp(value) if log[g] else value
+    value = shape[g, LOC] + shape[g, SCALE] * z
+    return np.exp(value) if shape[g, EXP] else value
 
 
 @numba.njit(cache=True)
-def _standard(group: np.ndarray, u: np.ndarray, form: np.ndarray, loc: np.ndarray,
-              scale: np.ndarray, log: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+def _standard(group: np.ndarray, u: np.ndarray,
+              shape: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """:func:`_standard_value` for each element."""
     values = np.empty(u.shape[0])
     for i in range(u.shape[0]):
-        values[i] = _standard_value(group[i], u[i], form, loc, scale, log)
+        values[i] = _standard_value(group[i], u[i], shape)
     return values
