@@ -7,7 +7,8 @@ per customer. Targets on one core: >= 10 M customer-days/s, >= 2 M moments/s, <=
     .venv/bin/python benchmarks/throughput.py [--size N] [--days D] [--repeat K] [--scale-staff]
 
 Speed is the best of K runs (the least disturbed by other work on the machine), with the
-median run's figures beside it (this machine's speed varies within minutes); memory is the
+median run's figures beside it (this machine's speed varies within minutes) and the time of
+drawing the population (the model's construction, part of each run); memory is the
 peak of numpy and Python allocations traced over a separate run (tracemalloc), per customer.
 The hotel's staff are sized for its 20,000 people: at 100,000 its reception cannot keep up and
 the line grows all year. ``--scale-staff`` multiplies every care touchpoint's servers by
@@ -49,10 +50,11 @@ def hotel_from_command_line(description: str, repeat: int) -> tuple[Scenario, ar
 
 def main() -> None:
     scenario, args = hotel_from_command_line(__doc__.splitlines()[0], repeat=3)
-    times, moments = [], 0
+    times, drawing, moments = [], [], 0
     for _ in range(args.repeat):
         start = time.perf_counter()
         model = JourneyModel(scenario)
+        drawing.append(time.perf_counter() - start)
         model.run()
         times.append(time.perf_counter() - start)
         moments = sum(day["moments"] for day in model.daily)  # the same in every run
@@ -64,7 +66,8 @@ def main() -> None:
     customer_days = args.size * args.days
     staff = "staff scaled" if args.scale_staff else "staff as in the file"
     print(f"hotel, {args.size:,} customers x {args.days} days, moments off, {staff}, best of "
-          f"{args.repeat}: {best:.2f} s (median {median:.2f} s)")
+          f"{args.repeat}: {best:.2f} s (median {median:.2f} s; drawing the population "
+          f"{min(drawing) * 1e3:.0f} ms, median {statistics.median(drawing) * 1e3:.0f} ms)")
     print(f"  customer-days/s : {customer_days / best / 1e6:8.1f} M   (target >= 10 M)")
     print(f"  moments/s       : {moments / best / 1e6:8.2f} M   ({moments:,} moments; "
           f"target >= 2 M; {moments / median / 1e6:.2f} M at the median run)")
