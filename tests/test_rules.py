@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import ClassVar
 
 import numpy as np
@@ -10,6 +11,7 @@ import pytest
 
 from cxsim import load_scenario, override, simulate
 from cxsim.model import _felt, _recommend, _return_probability, _update_attitudes
+from cxsim.problems import Problem
 from cxsim.rules import (
     AsymmetricDisconfirmation,
     Disconfirmation,
@@ -21,9 +23,11 @@ from cxsim.rules import (
     PeakEnd,
     RecencyWeightedMemory,
     Rule,
+    RuleError,
     compiled_recall,
     compiled_remember,
 )
+from cxsim.scenario_file import ScenarioError
 
 RNG = np.random.default_rng(20261202)
 
@@ -129,3 +133,13 @@ def test_the_model_gives_the_same_tables_with_the_rules_run_as_numpy(choice, mon
     for table in ("customers", "daily", "moments", "kpis"):
         assert isinstance(compiled[table], pa.Table)
         assert compiled[table].equals(as_numpy[table]), table
+
+
+def test_a_rule_error_raised_in_a_worker_reaches_the_parent_whole():
+    # worker processes send their exceptions back pickled: the problems must survive
+    error = RuleError([Problem(("rule",), "unknown disconfirmation rule 'half'")])
+    again = pickle.loads(pickle.dumps(error))
+    assert str(again) == str(error) == "rule: unknown disconfirmation rule 'half'"
+    assert again.problems == error.problems
+    bad_file = ScenarioError(["x.yaml:3:1: name: required field is missing", "x.yaml:4:1: y"])
+    assert pickle.loads(pickle.dumps(bad_file)).lines == bad_file.lines

@@ -18,6 +18,7 @@ the method, and put its equation and source in its docstring (see ``docs/rules.m
 from __future__ import annotations
 
 import importlib
+from multiprocessing import parent_process
 from typing import Any, ClassVar
 
 import numba
@@ -415,6 +416,9 @@ class RuleError(Exception):
         super().__init__("; ".join(f"{p.dotted}: {p.message}" for p in problems))
         self.problems = problems
 
+    def __reduce__(self) -> tuple[type[RuleError], tuple[list[Problem]]]:
+        return type(self), (self.problems,)  # rebuilt whole when a worker process raises it
+
 
 def rule_class(kind: str, name: str) -> type[Rule]:
     """The rule class a scenario names: a registered name or ``package.module:Class``."""
@@ -433,9 +437,10 @@ def rule_class(kind: str, name: str) -> type[Rule]:
         return REGISTRY[kind][name]
     except KeyError:
         known = ", ".join(sorted(REGISTRY[kind]))
-        raise RuleError(
-            [Problem(("rule",), f"unknown {kind} rule {name!r}; known: {known}, or 'module:Class'")]
-        ) from None
+        where = ("; a worker process knows only the names registered by the modules it "
+                 "imports: name the rule as 'module:Class'") if parent_process() else ""
+        raise RuleError([Problem(("rule",), f"unknown {kind} rule {name!r}; known: {known}, "
+                                            f"or 'module:Class'{where}")]) from None
 
 
 def make_rule(kind: str, name: str, params: dict[str, Any]) -> Rule:

@@ -31,6 +31,9 @@ class ScenarioError(Exception):
         super().__init__("\n".join(lines))
         self.lines = lines
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[list[str]]]:
+        return type(self), (self.lines,)  # rebuilt whole when a worker process raises it
+
 
 class _Located:
     """YAML data with the line and column of every key and value, by field path."""
