@@ -108,8 +108,9 @@ def test_a_real_dask_cluster_gives_the_same_results(serial_run, tmp_path):
             process.wait(timeout=30)
 
 
-@pytest.mark.parametrize("stop, workers", [(signal.SIGKILL, "1"), (signal.SIGINT, "2")],
-                         ids=["kill", "ctrl-c"])
+@pytest.mark.parametrize("stop, workers", [(signal.SIGKILL, "1"), (signal.SIGINT, "2"),
+                                           (signal.SIGTERM, "2")],
+                         ids=["kill -9", "ctrl-c", "kill"])
 def test_a_run_stopped_midway_resumes_to_the_uninterrupted_result(serial_run, tmp_path, stop,
                                                                    workers):
     out = tmp_path / "killed"
@@ -122,11 +123,15 @@ def test_a_run_stopped_midway_resumes_to_the_uninterrupted_result(serial_run, tm
         assert process.poll() is None, "the run ended before it could be killed"
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    os.killpg(process.pid, stop)
+    if stop == signal.SIGTERM:  # a plain kill reaches the parent alone
+        os.kill(process.pid, stop)
+    else:  # the whole process group, as Ctrl-C in a terminal
+        os.killpg(process.pid, stop)
     _, stderr = process.communicate(timeout=60)
-    if stop == signal.SIGINT:
-        assert process.returncode == 130
+    if stop != signal.SIGKILL:
+        assert process.returncode == 128 + stop
         assert f"finish the run with: cxsim run --resume {out}" in stderr
+        assert _group_ends(process.pid), "worker processes were left behind"
     finished = len(list(out.glob("kpis/*/*/part-0.parquet")))
     assert 2 <= finished < 12, "the kill came too late to test anything"
 
@@ -143,6 +148,18 @@ def test_a_run_stopped_midway_resumes_to_the_uninterrupted_result(serial_run, tm
     assert not list(out.rglob("*.tmp"))
     assert same_results(serial_run, out)
     assert "12 of 12 tasks done" in cli("status", str(out)).stdout
+
+
+def _group_ends(group: int, seconds: float = 20.0) -> bool:
+    """Whether every process of process group ``group`` is gone within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def test_resume_refuses_options_that_would_change_the_run(serial_run):

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
@@ -233,6 +235,28 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+class _TerminatedError(KeyboardInterrupt):
+    """SIGTERM (a plain ``kill``), raised where the run is, so that it stops as after Ctrl-C:
+    worker processes stopped, finished results kept."""
+
+
+@contextmanager
+def _stopping_on_sigterm() -> Iterator[None]:
+    """While a command runs, SIGTERM raises :class:`_TerminatedError` (in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise _TerminatedError
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class _StoppedError(Exception):
     """A run that stopped midway; its message says how to finish it."""
 
@@ -248,6 +272,8 @@ def _keeping(folder: Path) -> Iterator[None]:
               f"cxsim run --resume {folder}")
     try:
         yield
+    except _TerminatedError:
+        raise _StoppedError(f"terminated: {finish}", 128 + signal.SIGTERM) from None
     except KeyboardInterrupt:
         raise _StoppedError(f"interrupted: {finish}", 130) from None
     except BrokenProcessPool:
@@ -322,7 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                "compare": _compare, "sensitivity": _sensitivity,
                "report": _report}[args.command]
     try:
-        return command(args)
+        with _stopping_on_sigterm():
+            return command(args)
     except ScenarioError as error:
         count = len(error.lines)
         print(f"error: the scenario has {count} problem{'s' if count > 1 else ''}:",
@@ -336,6 +363,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _StoppedError as stopped:
         print(f"\nerror: {stopped}", file=sys.stderr)
         return stopped.status
+    except _TerminatedError:
+        print("\nterminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130

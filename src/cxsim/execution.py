@@ -383,7 +383,11 @@ def _executor(workers: int, cluster: str | None) -> Iterator[tuple[Executor, int
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["cxsim.execution"])
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            yield pool, workers
+            try:
+                yield pool, workers
+            except BaseException:  # interrupted or failed: stop the workers' tasks now
+                _stop_workers(pool)
+                raise
         return
     try:
         from distributed import Client
@@ -396,6 +400,19 @@ def _executor(workers: int, cluster: str | None) -> Iterator[tuple[Executor, int
     with client, client.get_executor(pure=False) as pool:
         yield pool, max(1, sum(w.get("nthreads", 1)
                                for w in client.scheduler_info()["workers"].values()))
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes instead of waiting for their tasks to finish (a
+    task's files are written atomically, so a stopped one leaves only ``*.tmp`` leftovers,
+    which resuming removes)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    for process in list((pool._processes or {}).values()):  # private before Python 3.14
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def compare(first: Run, second: Run | None = None, baseline: str = BASELINE) -> pa.Table:
