@@ -162,6 +162,23 @@ def _group_ends(group: int, seconds: float = 20.0) -> bool:
     return False
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--kpi", "npss"], "--kpi: unknown KPI 'npss'; did you mean 'nps'?"),
+    (["--baseline", "faster_chekin"], "unknown strategy 'faster_chekin'; did you mean "
+                                      "'faster_checkin'?"),
+], ids=["kpi", "baseline"])
+def test_compare_refuses_a_misspelt_name_with_a_hint(serial_run, args, message):
+    done = cli("compare", str(serial_run), *args)
+    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_workers_must_be_at_least_one(tmp_path):
+    done = cli("run", "scenarios/hotel.yaml", "--out", str(tmp_path / "x"), "--workers", "0")
+    assert done.returncode == 2 and "--workers: must be a whole number of at least 1" in \
+        done.stderr
+    assert not (tmp_path / "x").exists()
+
+
 def test_resume_refuses_options_that_would_change_the_run(serial_run):
     done = cli("run", "--resume", str(serial_run), "--set", "population.size=10")
     assert done.returncode == 1 and "--set" in done.stderr

@@ -80,11 +80,15 @@ def test_morris_screening_ranks_the_fields(tmp_path):
         "touchpoints.shop.quality": {"low": 4, "high": 10},
         "touchpoints.shop.cost_per_visit": {"low": 0, "high": 30}}}, size=300)
     run = cxsim.run(scenario, out=tmp_path / "morris", workers=1)
-    from cxsim.sensitivity import sensitivity
+    from cxsim.sensitivity import SensitivityError, sensitivity
 
     rows = {r["parameter"]: r for r in sensitivity(run, "nps").to_pylist()}
     assert rows["touchpoints.shop.quality"]["mu_star"] > 10 * max(
         rows["touchpoints.shop.cost_per_visit"]["mu_star"], 1e-9)
+    with pytest.raises(SensitivityError, match="unknown strategy 'basline'; did you mean"):
+        sensitivity(run, "nps", "basline")
+    with pytest.raises(SensitivityError, match="unknown KPI 'npss'; did you mean 'nps'"):
+        sensitivity(run, "npss")
 
 
 @pytest.mark.parametrize("sweep, fragment", [

@@ -33,6 +33,7 @@ from cxsim.execution import (
     run,
     write_comparison,
 )
+from cxsim.problems import unknown
 from cxsim.progress import Progress
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import ScenarioError, load_scenario
@@ -76,7 +77,7 @@ def parser() -> argparse.ArgumentParser:
         description="Simulate the baseline and every strategy of SCENARIO, each for the "
                     "scenario's replicates, write the tables as parquet files into one results "
                     "folder, and print each strategy's paired difference from the baseline with "
-                    "95%% confidence intervals.",
+                    "95% confidence intervals.",
         epilog="The results folder holds customers/, moments/, contacts/, messages/ (when "
                "switched on), daily/, queues/ and kpis/ (parquet, partitioned by strategy and "
                "replicate), scenario.yaml and run.json; see docs/results.md.")
@@ -100,7 +101,7 @@ def parser() -> argparse.ArgumentParser:
         "report", help="write a self-contained HTML report of a run",
         description="Write one HTML file (images and styles inside; opens offline; printable) "
                     "that tells the story of a run: the question, each strategy against the "
-                    "baseline with 95%% intervals, loyalty over time, traffic through the "
+                    "baseline with 95% intervals, loyalty over time, traffic through the "
                     "journey, moments of truth, and how to reproduce the run. Needs matplotlib: "
                     "pip install 'cxsim[report]'.")
     r.add_argument("run", metavar="RUN", help="results folder")
@@ -116,7 +117,7 @@ def parser() -> argparse.ArgumentParser:
     c = commands.add_parser(
         "compare", help="compare strategies with a baseline, with paired 95%% intervals",
         description="For each KPI, each strategy's mean difference from the baseline over the "
-                    "paired replicates (common random numbers) with its 95%% confidence "
+                    "paired replicates (common random numbers) with its 95% confidence "
                     "interval, the relative change, whether the interval excludes zero, the "
                     "strategy's cost and its return on that cost (difference in profit / cost). "
                     "With two folders, every strategy of RUN_B is compared with the baseline of "
@@ -129,7 +130,7 @@ def parser() -> argparse.ArgumentParser:
         "sensitivity", help="Sobol or Morris indices of a KPI for a sweep's fields",
         description="For a run with a sweep (design saltelli or morris), how much each swept "
                     "field moves a KPI: Sobol first-order and total indices, or Morris mu* and "
-                    "sigma, with 95%% bootstrap intervals (SALib: pip install "
+                    "sigma, with 95% bootstrap intervals (SALib: pip install "
                     "'cxsim[sensitivity]'). Prints a table and writes sensitivity-KPI.parquet.")
     e.add_argument("run", metavar="RUN", help="results folder of a sweep")
     e.add_argument("--kpi", default="nps", metavar="NAME", help="the KPI (default: nps)")
@@ -157,12 +158,23 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _add_execution(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, metavar="N",
+    parser.add_argument("--workers", type=_positive, metavar="N",
                         help=f"local worker processes (default: the cores, {os.cpu_count()})")
     parser.add_argument("--cluster", metavar="ADDRESS",
                         default=os.environ.get("DASK_SCHEDULER_ADDRESS"),
                         help="run the tasks on a Dask cluster, e.g. tcp://host:8786 (default: "
                              "$DASK_SCHEDULER_ADDRESS; needs pip install 'cxsim[dask]')")
+
+
+def _positive(text: str) -> int:
+    """An argument that must be a whole number of at least 1."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, got {text!r}")
+    return number
 
 
 def _describe(scenario: Scenario) -> str:
@@ -208,8 +220,9 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Scenario {result.scenario.name}: each strategy against the baseline\n")
     print(result.summary())
     tables = ", ".join(sorted(p.name for p in result.path.iterdir() if p.is_dir()))
-    print(f"\nResults: {result.path}  (tables {tables}; see docs/results.md; compare with: "
-          f"cxsim compare {result.path})")
+    then = (f"cxsim sensitivity {result.path} --kpi nps" if result.scenario.sweep is not None
+            else f"cxsim compare {result.path}")
+    print(f"\nResults: {result.path}  (tables {tables}; see docs/results.md; then: {then})")
     if (result.path / "queues").is_dir():
         for warning in overloaded_lines(result.table("queues")):
             print(warning, file=sys.stderr)
@@ -317,7 +330,11 @@ def _compare(args: argparse.Namespace) -> int:
     out = runs[-1].path / "comparison.parquet"
     write_comparison(table, out)
     kpis = args.kpi or list(HEADLINE)
-    shown = table if kpis == ["all"] else table.filter(pc.is_in(table["kpi"], pa.array(kpis)))
+    known = list(dict.fromkeys(table.column("kpi").to_pylist()))
+    for kpi in kpis:
+        if kpi != "all" and kpi not in known:
+            raise RunError(f"--kpi: {unknown('KPI', kpi, [*known, 'all'])}")
+    shown = table if "all" in kpis else table.filter(pc.is_in(table["kpi"], pa.array(kpis)))
     title = (f"{runs[0].path}: each strategy against {args.baseline!r}" if len(runs) == 1 else
              f"strategies of {runs[1].path} against {args.baseline!r} of {runs[0].path}")
     print(title + "\n")
@@ -350,6 +367,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _stopping_on_sigterm():
             return command(args)
+    except BrokenPipeError:  # the reader went away (cxsim compare RUN | head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except ScenarioError as error:
         count = len(error.lines)
         print(f"error: the scenario has {count} problem{'s' if count > 1 else ''}:",

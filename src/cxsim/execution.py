@@ -29,6 +29,7 @@ from cxsim import __version__
 from cxsim.checks import strategy_worlds, warnings
 from cxsim.model import JourneyModel, Sink
 from cxsim.population import _move_on
+from cxsim.problems import unknown
 from cxsim.progress import Progress
 from cxsim.results import (
     EVENT_TABLES,
@@ -272,7 +273,9 @@ def run(
     if changes:
         scenario = override(scenario, changes)
     root = Path(out) if out is not None else default_folder(scenario)
-    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+    if root.exists() and not root.is_dir():
+        raise RunError(f"{root}: is a file, not a folder; choose another --out")
+    if root.exists() and any(root.iterdir()):
         raise RunError(f"{root}: already exists and is not empty; choose another --out, or "
                        f"finish an interrupted run with: cxsim run --resume {root}")
     root.mkdir(parents=True, exist_ok=True)
@@ -429,6 +432,8 @@ def compare(first: Run, second: Run | None = None, baseline: str = BASELINE) -> 
     kpis = first.table("kpis")
     metrics = (*HEADLINE, *(c for c in KPI_SCHEMA.names if c not in HEADLINE))
     order = first.manifest["strategies"]
+    if baseline not in order:
+        raise RunError(f"{first.path}: {unknown('strategy', baseline, order)}")
     if second is not None:
         differ = differences_between(json.loads(first.scenario_json()),
                                      json.loads(second.scenario_json()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,16 @@ class Problem:
     @property
     def dotted(self) -> str:
         return ".".join(str(part) for part in self.path) or "(top level)"
+
+
+def unknown(what: str, name: str, known: Iterable[str], listed: str = "known") -> str:
+    """"unknown WHAT 'NAME'" with a hint: the closest of ``known`` ("did you mean ...?"), or
+    else all of them (after ``listed``), if there are any."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else (
+        f"; {listed}: {', '.join(known)}" if known else "")
+    return f"unknown {what} {name!r}{hint}"
 
 
 def _show(value: Any) -> str:
@@ -99,11 +110,7 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
         return "required field is missing"
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
-        allowed = _field_names(model, tuple(error["loc"][:-1]))
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else (
-            f"; allowed: {', '.join(allowed)}" if allowed else "")
-        return f"unknown key {key!r}{hint}"
+        return unknown("key", key, _field_names(model, tuple(error["loc"][:-1])), "allowed")
     if kind in ("literal_error", "enum"):
         return f"must be one of {ctx.get('expected', '?')}{got}"
     if kind == "union_tag_invalid":

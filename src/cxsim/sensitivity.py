@@ -18,6 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cxsim.problems import unknown
+from cxsim.results import KPI_SCHEMA
 from cxsim.sweep import salib_problem
 
 
@@ -35,13 +37,16 @@ def sensitivity(run: Any, kpi: str, strategy: str = "baseline") -> pa.Table:
             f"{'no sweep' if sweep is None else 'design ' + sweep.design}")
     kpis = run.table("kpis")
     if kpi not in kpis.column_names:
-        raise SensitivityError(f"no KPI {kpi!r}; the kpis table has: "
-                               f"{', '.join(c for c in kpis.column_names)}")
+        raise SensitivityError(unknown("KPI", kpi, [c for c in KPI_SCHEMA.names
+                                                    if c in kpis.column_names]))
     try:
         from SALib.analyze import morris, sobol
     except ImportError:
         raise SensitivityError("sensitivity needs SALib: pip install 'cxsim[sensitivity]'"
                                ) from None
+    strategies = run.manifest["strategies"]
+    if strategy not in strategies:
+        raise SensitivityError(f"{run.path}: {unknown('strategy', strategy, strategies)}")
     mine = kpis.filter(pc.equal(kpis["strategy"], strategy))
     means = mine.group_by("point").aggregate([(kpi, "mean")]).sort_by("point")
     design = pq.read_table(run.path / "design.parquet").sort_by("point")
