@@ -306,6 +306,10 @@ CASES = [
                                           "touchpoints.reception.care.service_minute:"),
          "strategies.faster_checkin.set.touchpoints.reception.care.service_minute",
          "unknown key 'service_minute'; did you mean 'service_minutes'?", "service_minute:"),
+    Case("strategy-misspelt-touchpoint", change("      touchpoints.room.personalisation: 0.3",
+                                                "      touchpoints.rooom.personalisation: 0.3"),
+         "strategies.personalised_welcome.set.touchpoints.rooom.personalisation",
+         "did you mean 'room'?", "rooom.personalisation"),
     Case("strategy-named-baseline", change("  faster_checkin:\n", "  baseline:\n"),
          "strategies.baseline", "'baseline' is the scenario itself", "  baseline:"),
     Case("strategy-sets-fixed-field", change("      touchpoints.room.personalisation: 0.3",
@@ -372,6 +376,11 @@ CASES = [
          override="journey.exits.3=farewell"),
     Case("set-unknown-field", text(HOTEL, "hotel.yaml"), "touchpoints.reception.qualty",
          "unknown key 'qualty'", override="touchpoints.reception.qualty.mean=8"),
+    Case("set-misspelt-touchpoint", text(HOTEL, "hotel.yaml"), "touchpoints.rooom",
+         "unknown key 'rooom'; did you mean 'room'?", override="touchpoints.rooom.quality.mean=8"),
+    Case("set-wildcard-into-a-number", text(HOTEL, "hotel.yaml"), None,
+         "touchpoints.booked_elsewhere.quality is 7.0, not a mapping",
+         override="touchpoints.*.quality.mean=8"),
     Case("set-creates-an-incomplete-section", text(HOTEL.replace(
         "perception:\n  disconfirmation: {rule: asymmetric, loss_aversion: 2.0}\n"
         "  memory: {rule: peak_end, peak_weight: 0.5}\n"

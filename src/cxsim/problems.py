@@ -32,13 +32,18 @@ class Problem:
 
 
 def unknown(what: str, name: str, known: Iterable[str], listed: str = "known") -> str:
-    """"unknown WHAT 'NAME'" with a hint: the closest of ``known`` ("did you mean ...?"), or
+    """"unknown WHAT 'NAME'" with its :func:`hint`."""
+    return f"unknown {what} {name!r}{hint(name, known, listed)}"
+
+
+def hint(name: str, known: Iterable[str], listed: str = "known") -> str:
+    """For a ``name`` not among ``known``: "; did you mean ...?" with the closest of them, or
     else all of them (after ``listed``), if there are any."""
     known = list(known)
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else (
-        f"; {listed}: {', '.join(known)}" if known else "")
-    return f"unknown {what} {name!r}{hint}"
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    return f"; {listed}: {', '.join(known)}" if known else ""
 
 
 def _show(value: Any) -> str:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from difflib import get_close_matches
 from typing import Any
 
-from cxsim.problems import Problem
+from cxsim.problems import Problem, hint, unknown
 from cxsim.scenario import Scenario, Strategy
 
 BASELINE = "baseline"
@@ -28,6 +29,11 @@ FIXED = ("name", "seed", "replicates", "horizon_days", "strategies", "sweep", "o
 LATE_POPULATION = ("population.awareness_per_day",)
 
 
+NEAR_MISS = 0.8
+"""How alike (difflib's ratio) a missing key and one that is there must be for a path through
+the missing key to be taken for a typo of the other: ``rooom`` for ``room`` (0.89)."""
+
+
 class PatchError(Exception):
     """A path that cannot be set or removed."""
 
@@ -38,45 +44,55 @@ def _step(container: Any, part: str) -> Any:
     return part
 
 
-def expand(data: Any, parts: list[str], create: bool) -> Iterator[tuple[Any, ...]]:
-    """Concrete paths matching ``parts`` (``*`` matches every key or index at its level).
+def expand(data: Any, parts: list[str], create: bool,
+           done: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Concrete paths matching ``parts`` (``*`` matches every key or index at its level), below
+    the concrete path ``done`` that led to ``data`` (for messages).
 
-    With ``create``, missing mappings along the way are made, so that a new key can be set.
-    A ``*`` passes over entries whose next field is null while the path goes deeper into it (a
-    touchpoint without a ``care`` section, for ``touchpoints.*.care.servers``).
+    With ``create``, missing mappings along the way are made, so that a new key can be set,
+    unless the missing key is a near miss of one that is there (a typo, refused with a "did you
+    mean"; a new entry of that name can be set whole). A ``*`` passes over entries whose next
+    field is null while the path goes deeper into it (a touchpoint without a ``care`` section,
+    for ``touchpoints.*.care.servers``).
     """
     if not parts:
         yield ()
         return
     head, rest = parts[0], parts[1:]
+    here = ".".join(str(p) for p in done) or "the scenario"
     if not isinstance(data, dict | list):
-        raise PatchError(f"cannot go into {head!r}: the value before it is not a mapping or list")
+        raise PatchError(f"{here} is {data!r}, not a mapping or list: cannot go into {head!r}")
     if head == "*":
         keys = list(data) if isinstance(data, dict) else list(range(len(data)))
         if not keys:
-            raise PatchError("'*' matches nothing here")
+            raise PatchError(f"'*' matches nothing in {here}")
     else:
         key = _step(data, head) if head.lstrip("-").isdigit() else head
         if isinstance(data, list) and not isinstance(key, int):
-            raise PatchError(f"{head!r}: a list is indexed by number")
+            raise PatchError(f"{here} is a list: {head!r} must be an index (a number)")
         keys = [key]
     if head == "*" and len(rest) > 1:
         keys = [k for k in keys if not (isinstance(data[k], dict) and rest[0] in data[k]
                                         and data[k][rest[0]] is None)]
         if not keys:
-            raise PatchError(f"'*' matches nothing with a {rest[0]!r} here")
+            raise PatchError(f"'*' matches nothing with a {rest[0]!r} in {here}")
     for key in keys:
         if isinstance(data, dict) and key not in data:
+            there = list(map(str, data))
             if not create:
-                raise PatchError(f"no field {key!r} here")
+                raise PatchError(f"no field {key!r} in {here}{hint(str(key), there)}")
             if rest:
+                if get_close_matches(str(key), there, n=1, cutoff=NEAR_MISS):
+                    full = ".".join(map(str, (*done, key)))
+                    raise PatchError(f"{full}: {unknown('key', str(key), there)} (to add a "
+                                     f"new one, set it whole: {full}={{...}})")
                 data[key] = {}
         elif isinstance(data, list) and not -len(data) <= key < len(data):
-            raise PatchError(f"index {key} is out of range (the list has {len(data)} items)")
+            raise PatchError(f"index {key} is out of range ({here} has {len(data)} items)")
         if not rest:
             yield (key,)
         else:
-            for tail in expand(data[key], rest, create):
+            for tail in expand(data[key], rest, create, (*done, key)):
                 yield (key, *tail)
 
 
