@@ -261,3 +261,15 @@ def test_a_run_says_when_it_compiles_numba_code_first(tmp_path, monkeypatch, cac
     cxsim.run(tiny_scenario(size=50, horizon_days=3), out=tmp_path / "run",
               progress=Progress(stream, interactive=False))
     assert ("compiling cxsim's numba code first" in stream.getvalue()) is not cached
+
+
+def test_a_script_read_from_standard_input_runs_though_it_asks_for_workers(tmp_path):
+    # multiprocessing's workers import the main script again, which stdin cannot give them
+    script = (f"import cxsim\n"
+              f"scenario = cxsim.load_scenario('scenarios/hotel.yaml', ['population.size=300', "
+              f"'horizon_days=10', 'replicates=2'])\n"
+              f"cxsim.run(scenario, out={str(tmp_path / 'out')!r}, workers=2)\n")
+    done = subprocess.run([sys.executable, "-"], input=script, capture_output=True, text=True,
+                          check=False, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "out").glob("kpis/*/*/part-0.parquet"))) == 8

@@ -11,6 +11,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
@@ -334,6 +335,11 @@ def execute(
     if not tasks:
         return
     workers = workers or os.cpu_count() or 1
+    if cluster is None and workers > 1 and not _main_importable():
+        workers = 1
+        if progress is not None:
+            progress.note("running in this process: worker processes would have to import the "
+                          "main script again, and a script read from standard input cannot be")
     if cluster is None and (workers == 1 or len(tasks) == 1):
         for task in tasks:
             start = time.perf_counter()
@@ -371,6 +377,14 @@ def compiled_code_cached() -> bool | None:
         return bool(_move_on._cache._cache_file._load_index())
     except Exception:  # another numba's internals: just say nothing
         return None
+
+
+def _main_importable() -> bool:
+    """Whether worker processes can import the main module again, as multiprocessing makes them
+    do: not when it is a script read from standard input (``python - <<EOF``: its ``__file__``
+    is ``<stdin>``)."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    return main_file is None or os.path.exists(main_file)
 
 
 def _timed_task(task: Task) -> tuple[dict[str, Any], float]:
