@@ -104,6 +104,18 @@ def test_the_results_open_in_pandas_polars_and_duckdb(finished_run):
     assert len(rows) == frame["strategy"].nunique()
 
 
+def test_the_recorded_scenario_runs_again_to_the_same_results(finished_run, tmp_path):
+    _, out, _ = finished_run
+    again = tmp_path / "again"
+    done = cxsim_cli("run", str(out / "scenario.yaml"), "--out", str(again), "-q")
+    assert done.returncode == 0, done.stderr
+    assert (again / "scenario.json").read_text() == (out / "scenario.json").read_text()
+    for table in ("kpis", "daily", "customers"):
+        first = ds.dataset(out / table, partitioning="hive").to_table()
+        second = ds.dataset(again / table, partitioning="hive").to_table()
+        assert first.replace_schema_metadata(None).equals(second.replace_schema_metadata(None))
+
+
 def test_a_bad_run_writes_nothing(tmp_path):
     out = tmp_path / "never"
     done = cxsim_cli("run", "scenarios/hotel.yaml", "--out", str(out), "--set",
