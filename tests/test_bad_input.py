@@ -547,3 +547,12 @@ def test_cxsim_validate_accepts_the_example_scenarios(
     assert run.returncode == 0, err
     assert f"{scenario}: valid." in out
     assert list(validations["cwd"].iterdir()) == []
+
+
+def test_a_new_touchpoint_named_like_another_can_be_added_and_linked() -> None:
+    # near-miss refusal is for typos: a name the scenario defines is no typo
+    scenario = load_scenario(Path("scenarios/hotel.yaml"), [
+        "touchpoints.room_2={stage: use, channel: in_person, p: place, quality: 7}",
+        "journey.edges.room_2.checkout=1", "journey.edges.room.room_2=1"])
+    assert "room_2" in scenario.touchpoints
+    assert "checkout" in scenario.journey.edges["room_2"]

@@ -70,3 +70,14 @@ def test_a_distribution_without_spread_is_its_value(spec):
     assert table.ppf(np.array([0, 1, 0]), U[:3]).tolist() == [2.5, 1.0, 2.5]
     mixed = DistributionTable([distribution(spec), distribution(CASES[0][0])])
     assert mixed.ppf(np.array([0, 0]), U[:2]).tolist() == [2.5, 2.5]
+
+
+def test_a_truncated_normal_whose_tail_underflows_is_drawn_by_scipy_in_a_table_too():
+    far_out = distribution({"dist": "truncnormal", "mean": 0, "sd": 1, "low": 40, "high": 41})
+    assert far_out.inverse_cdf_terms() is None  # Φ(−40) − Φ(−41) underflows
+    table = DistributionTable([far_out, distribution(CASES[-1][0])])
+    group = np.arange(len(U)) % 2
+    drawn = table.ppf(group, U)[0::2]
+    assert np.array_equal(drawn, far_out.ppf(U[0::2]))
+    assert np.allclose(drawn, stats.truncnorm(40, 41).ppf(U[0::2]), rtol=1e-12)
+    assert (drawn >= 40).all() and (drawn <= 41).all()

@@ -168,8 +168,12 @@ def _group_ends(group: int, seconds: float = 20.0) -> bool:
                                       "'faster_checkin'?"),
 ], ids=["kpi", "baseline"])
 def test_compare_refuses_a_misspelt_name_with_a_hint(serial_run, args, message):
+    written = serial_run / "comparison.parquet"
+    before = written.stat().st_mtime_ns if written.exists() else None
     done = cli("compare", str(serial_run), *args)
     assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr
+    assert (written.stat().st_mtime_ns if written.exists() else None) == before, \
+        "a refused compare wrote its file"
 
 
 def test_workers_must_be_at_least_one(tmp_path):

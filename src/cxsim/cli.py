@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -35,8 +36,10 @@ from cxsim.execution import (
 )
 from cxsim.problems import unknown
 from cxsim.progress import Progress
+from cxsim.results import KPI_SCHEMA
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import ScenarioError, load_scenario
+from cxsim.sensitivity import DESIGNS as SENSITIVITY_DESIGNS
 from cxsim.sensitivity import SensitivityError, format_sensitivity, sensitivity
 from cxsim.summary import HEADLINE, format_differences, overloaded_lines
 from cxsim.sweep import SweepError, design
@@ -220,8 +223,10 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Scenario {result.scenario.name}: each strategy against the baseline\n")
     print(result.summary())
     tables = ", ".join(sorted(p.name for p in result.path.iterdir() if p.is_dir()))
-    then = (f"cxsim sensitivity {result.path} --kpi nps" if result.scenario.sweep is not None
-            else f"cxsim compare {result.path}")
+    sweep = result.scenario.sweep
+    then = (f"cxsim compare {result.path}" if sweep is None else
+            f"cxsim sensitivity {result.path} --kpi nps" if sweep.design in SENSITIVITY_DESIGNS
+            else "read the kpis table by point")
     print(f"\nResults: {result.path}  (tables {tables}; see docs/results.md; then: {then})")
     if (result.path / "queues").is_dir():
         for warning in overloaded_lines(result.table("queues")):
@@ -248,6 +253,22 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stdout_gone() -> bool:
+    """Whether standard output's reader has gone (a pipe whose other end is closed); if so,
+    standard output is pointed at /dev/null, so that Python's last flush at exit is quiet."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # no real standard output
+        return True
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        if not any(event & select.POLLERR for _, event in poller.poll(0)):
+            return False
+    os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+    return True
+
+
 class _TerminatedError(KeyboardInterrupt):
     """SIGTERM (a plain ``kill``), raised where the run is, so that it stops as after Ctrl-C:
     worker processes stopped, finished results kept."""
@@ -263,7 +284,11 @@ def _stopping_on_sigterm() -> Iterator[None]:
     def terminate(signum: int, frame: object) -> None:
         raise _TerminatedError
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is signal.SIG_IGN or previous is None:  # ignored on purpose, or set from C
+        yield
+        return
+    signal.signal(signal.SIGTERM, terminate)
     try:
         yield
     finally:
@@ -326,14 +351,13 @@ def _compare(args: argparse.Namespace) -> int:
         if r.missing():
             raise RunError(f"{r.path}: the run is not finished ({len(r.missing())} tasks "
                            f"missing); finish it with: cxsim run --resume {r.path}")
+    kpis = args.kpi or list(HEADLINE)
+    for kpi in kpis:
+        if kpi != "all" and kpi not in KPI_SCHEMA.names:
+            raise RunError(f"--kpi: {unknown('KPI', kpi, [*KPI_SCHEMA.names, 'all'])}")
     table = compare(*runs, baseline=args.baseline)
     out = runs[-1].path / "comparison.parquet"
     write_comparison(table, out)
-    kpis = args.kpi or list(HEADLINE)
-    known = list(dict.fromkeys(table.column("kpi").to_pylist()))
-    for kpi in kpis:
-        if kpi != "all" and kpi not in known:
-            raise RunError(f"--kpi: {unknown('KPI', kpi, [*known, 'all'])}")
     shown = table if "all" in kpis else table.filter(pc.is_in(table["kpi"], pa.array(kpis)))
     title = (f"{runs[0].path}: each strategy against {args.baseline!r}" if len(runs) == 1 else
              f"strategies of {runs[1].path} against {args.baseline!r} of {runs[0].path}")
@@ -367,9 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _stopping_on_sigterm():
             return command(args)
-    except BrokenPipeError:  # the reader went away (cxsim compare RUN | head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+    except BrokenPipeError:
+        if not _stdout_gone():
+            raise
+        return 1  # the reader went away (cxsim compare RUN | head): stop quietly
     except ScenarioError as error:
         count = len(error.lines)
         print(f"error: the scenario has {count} problem{'s' if count > 1 else ''}:",

@@ -72,14 +72,15 @@ class TruncatedNormal(_Distribution):
         return self
 
     def _standard_bounds(self) -> tuple[float, float]:
+        """The bounds in standard units: α = (low − mean)/sd, β = (high − mean)/sd."""
         return (self.low - self.mean_) / self.sd, (self.high - self.mean_) / self.sd
 
-    def squeeze(self) -> tuple[float, float, float, float, float] | None:
+    def inverse_cdf_terms(self) -> tuple[float, float, float, float, float] | None:
         """The inverse CDF as z = sign·Φ⁻¹(near + u·span) kept within the standard bounds
-        [α, β], x = mean + sd·z: (near, span, sign, α, β), with near = Φ(α) and span = Φ(β) −
-        Φ(α), worked in the upper tail (through Φ(−z), sign −1) when α > 0, where Φ(α) is close
-        to 1 and would lose digits. None where the bounds are so far out that their tail
-        underflows."""
+        [α, β], x = mean + sd·z: returns (near, span, sign, α, β). Below: near = Φ(α), span =
+        Φ(β) − Φ(α), sign +1. When α > 0, where Φ(α) is close to 1 and would lose digits, it
+        is worked in the upper tail: near = Φ(−α), span = Φ(−β) − Φ(−α), sign −1. None where
+        the bounds are so far out that their tail underflows (span 0)."""
         a, b = self._standard_bounds()
         upper = a > 0
         near, far = (ndtr(-a), ndtr(-b)) if upper else (ndtr(a), ndtr(b))
@@ -88,14 +89,14 @@ class TruncatedNormal(_Distribution):
         return float(near), float(far - near), -1.0 if upper else 1.0, a, b
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Inverse CDF (see :meth:`squeeze`); bounds whose tail underflows go to scipy's
-        truncnorm."""
-        squeeze = self.squeeze()
-        if squeeze is None:
+        """Inverse CDF (see :meth:`inverse_cdf_terms`); bounds whose tail underflows go to
+        scipy's truncnorm."""
+        terms = self.inverse_cdf_terms()
+        if terms is None:
             from scipy import stats  # rare, and slow to import: only here
 
             return stats.truncnorm(*self._standard_bounds(), loc=self.mean_, scale=self.sd).ppf(u)
-        near, span, sign, a, b = squeeze
+        near, span, sign, a, b = terms
         return self.mean_ + self.sd * np.clip(sign * ndtri(near + u * span), a, b)
 
 
@@ -200,9 +201,9 @@ NORMAL, EXPONENTIAL, UNIFORM = 0, 1, 2
 """The standard forms z of :class:`DistributionTable`: Φ⁻¹ (of u squeezed between two
 probabilities, for a truncated normal), −ln(1 − u) (mean 1), u."""
 
-FORM, LOC, SCALE, EXP, NEAR, SPAN, SIGN, LOW, HIGH = range(9)
-"""The columns of :attr:`DistributionTable.shape`, one row per group: the standard form; x =
-loc + scale·z, then exp(x) where EXP is 1; for the normal form z = SIGN·Φ⁻¹(NEAR + u·SPAN)
+FORM, LOC, SCALE, EXP, NEAR, SPAN, SIGN, LOW, HIGH = COLUMNS = range(9)
+"""The columns of :attr:`DistributionTable.parameters`, one row per group: the standard form;
+x = loc + scale·z, then exp(x) where EXP is 1; for the normal form z = SIGN·Φ⁻¹(NEAR + u·SPAN)
 kept within [LOW, HIGH] (0, 1, 1, ±∞ for a normal without bounds)."""
 
 
@@ -212,28 +213,31 @@ class DistributionTable:
     Most distributions are x = g(loc + scale·z) with z a standard form's inverse CDF at u and g
     the identity or exp: normal, truncated normal and log-normal (z from Φ⁻¹), exponential
     (z = −ln(1 − u)), uniform (z = u) and constant (scale 0). So a batch mixing groups is drawn
-    in one compiled pass; other distributions (beta) are drawn group by group.
+    in one compiled pass; other distributions (beta, and a truncated normal whose bounds' tail
+    underflows) are drawn group by group.
     """
 
     def __init__(self, distributions: list[Any]) -> None:
         self.distributions = distributions
-        self.shape = np.array([self._shape(d) for d in distributions], dtype=float).reshape(-1, 9)
-        self.loc = self.shape[:, LOC]
+        self.parameters = np.array([self._parameters(d) for d in distributions],
+                                   dtype=float).reshape(-1, len(COLUMNS))
+        self.loc = self.parameters[:, LOC]
         self.general = np.isnan(self.loc)
         self.any_general = bool(self.general.any())
-        spread = ~self.general & (self.shape[:, SCALE] != 0)  # constants need no z
-        self.forms = sorted({int(f) for f in self.shape[spread, FORM]})
+        spread = ~self.general & (self.parameters[:, SCALE] != 0)  # constants need no z
+        self.forms = sorted({int(f) for f in self.parameters[spread, FORM]})
         self.constant = not self.forms and not self.any_general  # needs no draws
 
     @staticmethod
-    def _shape(distribution: Any) -> tuple[float, ...]:
-        """The row of :attr:`shape` for ``distribution`` (loc nan: drawn by its own inverse
-        CDF, group by group)."""
+    def _parameters(distribution: Any) -> tuple[float, ...]:
+        """The row of :attr:`parameters` for ``distribution`` (loc nan: drawn by its own
+        inverse CDF, group by group)."""
         unbounded = (0.0, 1.0, 1.0, -math.inf, math.inf)
         if isinstance(distribution, Normal):
             return NORMAL, distribution.mean_, distribution.sd, False, *unbounded
-        if isinstance(distribution, TruncatedNormal) and (squeeze := distribution.squeeze()):
-            return NORMAL, distribution.mean_, distribution.sd, False, *squeeze
+        if isinstance(distribution, TruncatedNormal) and (
+                terms := distribution.inverse_cdf_terms()):
+            return NORMAL, distribution.mean_, distribution.sd, False, *terms
         if isinstance(distribution, Constant):
             return NORMAL, distribution.value, 0.0, False, *unbounded
         if isinstance(distribution, LogNormal):
@@ -251,7 +255,7 @@ class DistributionTable:
     def ppf(self, group: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Values for individuals of ``group`` at probabilities ``u``."""
         # constants alone (or beside distributions drawn group by group) need no z
-        values = _standard(group, u, self.shape) if self.forms else self.loc[group]
+        values = _standard(group, u, self.parameters) if self.forms else self.loc[group]
         if self.any_general:
             other = self.general[group]
             for g in np.unique(group[other]):
@@ -261,28 +265,28 @@ class DistributionTable:
 
 
 @numba.njit(cache=True, inline="always")
-def _standard_value(g: int, u: float, shape: np.ndarray) -> float:  # pragma: no cover
-    """g(loc + scale · z) at probability ``u`` for group ``g`` of ``shape`` (see
+def _standard_value(g: int, u: float, parameters: np.ndarray) -> float:  # pragma: no cover
+    """g(loc + scale · z) at probability ``u`` for group ``g`` of ``parameters`` (see
     :data:`FORM`): z its standard form at u, g = exp where EXP, and loc alone for a
     constant."""
-    if shape[g, SCALE] == 0.0:
-        return shape[g, LOC]
-    if shape[g, FORM] == NORMAL:
-        z = shape[g, SIGN] * inverse_normal(shape[g, NEAR] + u * shape[g, SPAN])
-        z = min(max(z, shape[g, LOW]), shape[g, HIGH])
-    elif shape[g, FORM] == EXPONENTIAL:
+    if parameters[g, SCALE] == 0.0:
+        return parameters[g, LOC]
+    if parameters[g, FORM] == NORMAL:
+        z = parameters[g, SIGN] * inverse_normal(parameters[g, NEAR] + u * parameters[g, SPAN])
+        z = min(max(z, parameters[g, LOW]), parameters[g, HIGH])
+    elif parameters[g, FORM] == EXPONENTIAL:
         z = -np.log1p(-u)
     else:
         z = u
-    value = shape[g, LOC] + shape[g, SCALE] * z
-    return np.exp(value) if shape[g, EXP] else value
+    value = parameters[g, LOC] + parameters[g, SCALE] * z
+    return np.exp(value) if parameters[g, EXP] else value
 
 
 @numba.njit(cache=True)
 def _standard(group: np.ndarray, u: np.ndarray,
-              shape: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+              parameters: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     """:func:`_standard_value` for each element."""
     values = np.empty(u.shape[0])
     for i in range(u.shape[0]):
-        values[i] = _standard_value(group[i], u[i], shape)
+        values[i] = _standard_value(group[i], u[i], parameters)
     return values

@@ -189,7 +189,7 @@ class Run:
 
     @property
     def scenario(self) -> Scenario:
-        """The scenario as run (every default filled in, overrides applied)."""
+        """The scenario as run (defaults filled in but for rules' parameters, overrides applied)."""
         return Scenario.model_validate_json((self.path / "scenario.json").read_text())
 
     def tasks(self) -> list[Task]:
@@ -335,11 +335,12 @@ def execute(
     if not tasks:
         return
     workers = workers or os.cpu_count() or 1
-    if cluster is None and workers > 1 and not _main_importable():
+    if cluster is None and workers > 1 and len(tasks) > 1 and not _main_importable():
         workers = 1
         if progress is not None:
-            progress.note("running in this process: worker processes would have to import the "
-                          "main script again, and a script read from standard input cannot be")
+            progress.note("running every task in this process: worker processes cannot import "
+                          "a script read from standard input again (save it to a file to use "
+                          "several workers)")
     if cluster is None and (workers == 1 or len(tasks) == 1):
         for task in tasks:
             start = time.perf_counter()
@@ -395,7 +396,10 @@ def _timed_task(task: Task) -> tuple[dict[str, Any], float]:
 @contextmanager
 def _executor(workers: int, cluster: str | None) -> Iterator[tuple[Executor, int]]:
     """A process pool of ``workers`` (forkserver: each worker imports cxsim once), or the
-    executor of a Dask cluster (``pip install 'cxsim[dask]'``), with its number of workers."""
+    executor of a Dask cluster (``pip install 'cxsim[dask]'``), with its number of workers.
+
+    If the run is interrupted, the pool's workers are stopped at once; a cluster's tasks that
+    are already running finish there (their files are written whole, or not at all)."""
     if cluster is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["cxsim.execution"])

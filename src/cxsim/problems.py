@@ -46,7 +46,8 @@ def hint(name: str, known: Iterable[str], listed: str = "known") -> str:
     return f"; {listed}: {', '.join(known)}" if known else ""
 
 
-def _show(value: Any) -> str:
+def shown(value: Any) -> str:
+    """``value`` as a message quotes it, cut to 60 characters."""
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -105,7 +106,7 @@ def _field_names(model: type[BaseModel] | None, loc: Path) -> list[str]:
 
 def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
     kind, ctx, given = error["type"], error.get("ctx") or {}, error.get("input")
-    got = f", got {_show(given)}"
+    got = f", got {shown(given)}"
     bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=",
               "less_than": "<"}
     if kind in bounds:

@@ -22,6 +22,9 @@ from cxsim.problems import unknown
 from cxsim.results import KPI_SCHEMA
 from cxsim.sweep import salib_problem
 
+DESIGNS = ("saltelli", "morris")
+"""The sweep designs whose runs give sensitivity indices (Sobol, Morris)."""
+
 
 class SensitivityError(Exception):
     """A sensitivity analysis that cannot be done on this run."""
@@ -30,15 +33,15 @@ class SensitivityError(Exception):
 def sensitivity(run: Any, kpi: str, strategy: str = "baseline") -> pa.Table:
     """Sobol or Morris indices of ``kpi`` (of ``strategy``) for each swept field of ``run``."""
     sweep = run.scenario.sweep
-    if sweep is None or sweep.design not in ("saltelli", "morris"):
+    if sweep is None or sweep.design not in DESIGNS:
         raise SensitivityError(
             f"{run.path}: sensitivity needs a sweep with design saltelli (Sobol indices) or "
             f"morris (elementary effects); this run has "
             f"{'no sweep' if sweep is None else 'design ' + sweep.design}")
     kpis = run.table("kpis")
     if kpi not in kpis.column_names:
-        raise SensitivityError(unknown("KPI", kpi, [c for c in KPI_SCHEMA.names
-                                                    if c in kpis.column_names]))
+        raise SensitivityError(f"{run.path}: " + unknown(
+            "KPI", kpi, [c for c in KPI_SCHEMA.names if c in kpis.column_names]))
     try:
         from SALib.analyze import morris, sobol
     except ImportError:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from difflib import get_close_matches
 from typing import Any
 
-from cxsim.problems import Problem, hint, unknown
+from cxsim.problems import Problem, hint, shown, unknown
 from cxsim.scenario import Scenario, Strategy
 
 BASELINE = "baseline"
@@ -44,14 +44,15 @@ def _step(container: Any, part: str) -> Any:
     return part
 
 
-def expand(data: Any, parts: list[str], create: bool,
-           done: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+def expand(data: Any, parts: list[str], create: bool, done: tuple[Any, ...] = (),
+           defined: frozenset[str] = frozenset()) -> Iterator[tuple[Any, ...]]:
     """Concrete paths matching ``parts`` (``*`` matches every key or index at its level), below
     the concrete path ``done`` that led to ``data`` (for messages).
 
     With ``create``, missing mappings along the way are made, so that a new key can be set,
-    unless the missing key is a near miss of one that is there (a typo, refused with a "did you
-    mean"; a new entry of that name can be set whole). A ``*`` passes over entries whose next
+    unless the missing key is a near miss of one that is there and not one of the names the
+    scenario ``defined`` (its touchpoints and segments): a typo, refused with a "did you mean"
+    (a new entry of that name can be set whole first). A ``*`` passes over entries whose next
     field is null while the path goes deeper into it (a touchpoint without a ``care`` section,
     for ``touchpoints.*.care.servers``).
     """
@@ -61,7 +62,8 @@ def expand(data: Any, parts: list[str], create: bool,
     head, rest = parts[0], parts[1:]
     here = ".".join(str(p) for p in done) or "the scenario"
     if not isinstance(data, dict | list):
-        raise PatchError(f"{here} is {data!r}, not a mapping or list: cannot go into {head!r}")
+        raise PatchError(f"{here} is {shown(data)}, not a mapping or list: cannot go into "
+                         f"{head!r}")
     if head == "*":
         keys = list(data) if isinstance(data, dict) else list(range(len(data)))
         if not keys:
@@ -82,29 +84,39 @@ def expand(data: Any, parts: list[str], create: bool,
             if not create:
                 raise PatchError(f"no field {key!r} in {here}{hint(str(key), there)}")
             if rest:
-                if get_close_matches(str(key), there, n=1, cutoff=NEAR_MISS):
+                if str(key) not in defined and get_close_matches(str(key), there, n=1,
+                                                                 cutoff=NEAR_MISS):
                     full = ".".join(map(str, (*done, key)))
                     raise PatchError(f"{full}: {unknown('key', str(key), there)} (to add a "
-                                     f"new one, set it whole: {full}={{...}})")
+                                     f"new entry of that name, set the whole of {full} first)")
                 data[key] = {}
         elif isinstance(data, list) and not -len(data) <= key < len(data):
             raise PatchError(f"index {key} is out of range ({here} has {len(data)} items)")
         if not rest:
             yield (key,)
         else:
-            for tail in expand(data[key], rest, create, (*done, key)):
+            for tail in expand(data[key], rest, create, (*done, key), defined):
                 yield (key, *tail)
 
 
 def set_path(data: dict[str, Any], dotted: str, value: Any) -> list[tuple[Any, ...]]:
     """Set ``dotted`` (with wildcards) to ``value`` in ``data``; returns the concrete paths."""
-    paths = list(expand(data, dotted.split("."), create=True))
+    paths = list(expand(data, dotted.split("."), create=True, defined=_defined(data)))
     for path in paths:
         parent = data
         for part in path[:-1]:
             parent = parent[part]
         parent[path[-1]] = copy.deepcopy(value)
     return paths
+
+
+def _defined(data: dict[str, Any]) -> frozenset[str]:
+    """The names a scenario's data defines: its touchpoints' and segments' ids."""
+    population = data.get("population")
+    sections = [data.get("touchpoints"),
+                population.get("segments") if isinstance(population, dict) else None]
+    return frozenset(str(name) for section in sections if isinstance(section, dict)
+                     for name in section)
 
 
 def remove_path(data: dict[str, Any], dotted: str) -> list[tuple[Any, ...]]:
@@ -119,7 +131,8 @@ def remove_path(data: dict[str, Any], dotted: str) -> list[tuple[Any, ...]]:
 
 
 def canonical(scenario: Scenario) -> dict[str, Any]:
-    """The scenario as plain data, every default filled in (what results record)."""
+    """The scenario as plain data, every default filled in but a rule's parameters, which stay
+    as given (so that a strategy may switch a rule by its name alone). What results record."""
     return scenario.model_dump(mode="json", by_alias=True)
 
 
@@ -150,5 +163,5 @@ def patch(
             else:
                 remove_path(data, dotted)
         except PatchError as error:
-            problems.append(Problem(where, f"{dotted}: {error}"))
+            problems.append(Problem(where, str(error)))
     return data, problems
