@@ -18,7 +18,9 @@ from cxsim.model import nps
 from cxsim.rules import MeanMemory, PeakEnd
 from cxsim.testing import tiny_scenario, tiny_world
 
-Z = 4.0  # standard errors allowed: a false alarm about once in 16,000 checks
+Z = 4.0  # standard errors allowed: a false alarm about once in 16,000 checks where the error
+# is known (binomial counts), once in 500 to 2,500 where it is estimated from 12 to 30
+# replicates or batches (Student's t with 11 to 29 degrees of freedom)
 
 
 # --------------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ from cxsim.results import (
 )
 from cxsim.scenario import Scenario, Strategy
 from cxsim.scenario_file import override
+from cxsim.sensitivity import DESIGNS as SENSITIVITY_DESIGNS
 from cxsim.strategies import BASELINE, canonical
 from cxsim.summary import (
     HEADLINE,
@@ -213,7 +214,8 @@ class Run:
         baseline at each design point, averaged over replicates)."""
         if self.scenario.sweep is None:
             return format_differences(self.differences())
-        return format_points(self.table("kpis"), pq.read_table(self.path / "design.parquet"))
+        return format_points(self.table("kpis"), pq.read_table(self.path / "design.parquet"),
+                             indices=self.scenario.sweep.design in SENSITIVITY_DESIGNS)
 
 
 MANIFEST = "run.json"

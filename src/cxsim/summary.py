@@ -173,13 +173,14 @@ def format_differences(table: pa.Table, costs: bool = False) -> str:
 
 
 def format_points(kpis: pa.Table, design: pa.Table, baseline: str = "baseline",
-                  limit: int = 20) -> str:
-    """A sweep's headline KPIs of the baseline at each design point (mean over replicates)."""
+                  limit: int = 20, indices: bool = False) -> str:
+    """A sweep's headline KPIs of the baseline at each design point (mean over replicates);
+    ``indices``: its design gives sensitivity indices (say how to get them)."""
     frame = kpis.filter(pc.equal(kpis["strategy"], baseline))
     means = frame.group_by("point").aggregate([(k, "mean") for k in HEADLINE])
     means = {row["point"]: row for row in means.to_pylist()}
     names = [c for c in design.column_names if c != "point"]
-    header = " ".join([f"{'point':>5}", *(f"{n[-24:]:>24}" for n in names),
+    header = " ".join([f"{'point':>5}", *(f"{_tail(n, 24):>24}" for n in names),
                        *(f"{k:>12}" for k in HEADLINE)])
     lines = [f"Sweep: {design.num_rows} design points, {baseline} strategy, mean over "
              "replicates", header, "-" * len(header)]
@@ -190,5 +191,20 @@ def format_points(kpis: pa.Table, design: pa.Table, baseline: str = "baseline",
                                  for k in HEADLINE)]))
     if design.num_rows > limit:
         lines.append(f"... {design.num_rows - limit} more points in design.parquet and kpis/")
-    lines.append("Sensitivity of a KPI to the swept fields: cxsim sensitivity RUN --kpi nps")
+    if indices:
+        lines.append("Sensitivity of a KPI to the swept fields: cxsim sensitivity RUN --kpi nps")
     return "\n".join(lines)
+
+
+def _tail(path: str, width: int) -> str:
+    """The last parts of a dotted ``path`` that fit in ``width`` characters (all of it if it
+    fits; else '…' and whole parts, or the last part cut from the left)."""
+    if len(path) <= width:
+        return path
+    parts = path.split(".")
+    tail = parts[-1]
+    for part in reversed(parts[:-1]):
+        if len(part) + len(tail) + 2 > width:
+            break
+        tail = f"{part}.{tail}"
+    return "…" + tail[-(width - 1):]
