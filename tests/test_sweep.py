@@ -5,11 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 import cxsim
+from cxsim.checks import warnings
 from cxsim.scenario_file import ScenarioError
+from cxsim.sensitivity import format_sensitivity
 from cxsim.sweep import design
 from cxsim.testing import tiny_scenario
 
@@ -102,3 +105,19 @@ def test_morris_screening_ranks_the_fields(tmp_path):
 def test_a_bad_sweep_is_refused_with_its_field(sweep, fragment):
     with pytest.raises(ScenarioError, match=fragment):
         swept(sweep)
+
+
+def test_a_morris_sweep_over_whole_numbers_is_warned_about():
+    scenario = swept({"design": "morris", "points": 4, "parameters": {
+        "population.segments.everyone.inter_purchase_days": {"low": 0, "high": 5,
+                                                             "integer": True},
+        "touchpoints.shop.quality": {"low": 4, "high": 10}}})
+    found = [w for w in warnings(scenario) if "sweep.parameters" in w]
+    assert len(found) == 1 and "inter_purchase_days.integer" in found[0]
+
+
+def test_sobol_indices_outside_zero_to_one_come_with_a_caveat():
+    rows = [{"parameter": "a", "kpi": "nps", "method": "sobol", "S1": s1, "S1_conf": 0.7,
+             "ST": 0.9, "ST_conf": 0.3} for s1 in (1.656, 0.4)]
+    assert "outside [0, 1]" in format_sensitivity(pa.Table.from_pylist(rows[:1]))
+    assert "outside [0, 1]" not in format_sensitivity(pa.Table.from_pylist(rows[1:]))

@@ -151,9 +151,9 @@ def _matches(pattern: list[str], path: tuple[Any, ...]) -> bool:
 
 
 def warnings(scenario: Scenario) -> list[str]:
-    """What is valid but probably not meant: strategies that start after the horizon, and
+    """What is valid but probably not meant: strategies that start after the horizon,
     visitors arriving at a staffed touchpoint of the journey while nobody is on duty (they
-    would wait until the next opening)."""
+    would wait until the next opening), and whole-number fields in a Morris sweep."""
     found = [f"warning: strategy {name} starts on day {s.from_day}, after the horizon "
              f"({scenario.horizon_days} days): it will equal the baseline"
              for name, s in scenario.strategies.items() if s.from_day >= scenario.horizon_days]
@@ -168,4 +168,10 @@ def warnings(scenario: Scenario) -> list[str]:
             found.append(f"warning: touchpoints.{name}.care.visit_hours: visitors arrive at "
                          f"{shown} when no server is on duty (on some day of the week); they "
                          "wait until the next opening")
+    sweep = scenario.sweep
+    if sweep is not None and sweep.design == "morris":
+        found += [f"warning: sweep.parameters.{path}.integer: rounding moves a Morris design's "
+                  "levels, so its elementary effects (mu*) assume a step the run did not take; "
+                  "sweep the field as a continuous range, or use a grid"
+                  for path, parameter in sweep.parameters.items() if parameter.integer]
     return found

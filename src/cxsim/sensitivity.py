@@ -89,6 +89,9 @@ def format_sensitivity(table: pa.Table) -> str:
                   f"{r['ST']:>8.3f} ± {r['ST_conf']:<10.3f}" for r in rows]
         note = ("S1: share of the variance due to the field alone; ST: including its "
                 "interactions (Sobol indices, Saltelli estimators).")
+        if any(not -0.05 <= r[k] <= 1.05 for r in rows for k in ("S1", "ST")):
+            note += ("\nSome indices fall outside [0, 1]: too few design points for this "
+                     "precision (raise sweep.points) or too few replicates for the KPI's noise.")
     else:
         rows.sort(key=lambda r: -r["mu_star"])
         lines = [f"{'parameter':<44} {'mu* [95% CI]':>24} {'sigma':>12}"]
