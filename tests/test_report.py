@@ -187,3 +187,13 @@ def test_the_report_renders_in_headless_chromium(report):
         assert set(printed[1]) == {"auto"}  # a section may run over pages
     finally:
         browser.quit()
+
+
+def test_a_sweep_s_report_says_which_design_point_its_sections_show(tmp_path):
+    import cxsim
+    from cxsim.testing import tiny_scenario
+
+    scenario = tiny_scenario({"sweep": {"design": "grid", "parameters": {
+        "touchpoints.shop.quality": {"values": [5.0, 9.0]}}}}, size=200, horizon_days=30)
+    text = build_report(cxsim.run(scenario, out=tmp_path / "sweep", workers=1))
+    assert "show design point 0 alone (touchpoints.shop.quality = 5.0)" in text

@@ -309,6 +309,13 @@ def _question(run: Run) -> str:
              f"{scenario.replicates} replicates per strategy. Money is in the scenario's "
              f"{MONEY}.")
     body = f"<p>{html.escape(scenario.description.strip())}</p><p>{html.escape(facts)}</p>"
+    if scenario.sweep is not None:
+        first = min(run.tasks(), key=lambda t: t.point or 0)
+        values = ", ".join(f"{k} = {v}" for k, v in (first.values or {}).items())
+        body += (f"<p class='note'>A sweep of {scenario.sweep.design} design: the answer "
+                 "below lists every design point; the sections after it (over time, the "
+                 f"journey, moments of truth, service, word of mouth) show design point "
+                 f"{first.point} alone ({html.escape(values)}).</p>")
     if len(strategies):
         body += "<h3>The strategies</h3>" + _table(strategies)
     return _section("question", f"The question: {html.escape(scenario.name)}", body)
@@ -478,7 +485,9 @@ def _journey(run: Run, moments: pd.DataFrame | None) -> str:
             else "every customer")
     caption = ("Baseline journeys, all replicates, counted over the moments of truth kept for "
                f"{kept}. Columns are the journey's stages, left to right; a circle's area is "
-               "the touchpoint's visits, an arrow's width the customers moving along it; "
+               "the touchpoint's visits, an arrow's width the customers going from one moment "
+               "of truth to the next along it, care contacts included (a complaint's call or "
+               "an escalation is an arrow to the care touchpoint, though not a journey edge); "
                "'again' counts visits straight after a visit to the same touchpoint.")
     return _section("journey", "The journey",
                     _embed(_journey_graph(run.scenario, flows, visits),
