@@ -174,3 +174,13 @@ def test_example_scenarios_satisfy_the_exported_json_schema(path):
     jsonschema.validate(yaml.safe_load(path.read_text()), schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"name": "x", "bogus": 1}, schema)
+
+
+def test_a_run_without_strategies_summarises_the_baseline(tmp_path):
+    from cxsim.testing import tiny_scenario
+
+    run = cxsim.run(tiny_scenario({"replicates": 3}, size=300, horizon_days=20),
+                    out=tmp_path / "run", workers=1)
+    summary = run.summary()
+    assert "mean [95% CI]" in summary and "No strategies to compare with" in summary
+    assert all(kpi in summary for kpi in ("nps", "retention", "revenue", "profit"))

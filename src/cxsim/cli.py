@@ -220,11 +220,14 @@ def _run(args: argparse.Namespace) -> int:
             result = run(scenario, out=folder, workers=args.workers, cluster=args.cluster,
                          progress=progress)
     say(f"Done in {time.perf_counter() - start:.1f} s.\n")
-    print(f"Scenario {result.scenario.name}: each strategy against the baseline\n")
+    against = ("each strategy against the baseline" if result.scenario.strategies or
+               result.scenario.sweep is not None else "the baseline")
+    print(f"Scenario {result.scenario.name}: {against}\n")
     print(result.summary())
     tables = ", ".join(sorted(p.name for p in result.path.iterdir() if p.is_dir()))
     sweep = result.scenario.sweep
-    then = (f"cxsim compare {result.path}" if sweep is None else
+    then = (f"cxsim report {result.path}" if sweep is None and not result.scenario.strategies
+            else f"cxsim compare {result.path}" if sweep is None else
             f"cxsim sensitivity {result.path} --kpi nps" if sweep.design in SENSITIVITY_DESIGNS
             else "read the kpis table by point")
     print(f"\nResults: {result.path}  (tables {tables}; see docs/results.md; then: {then})")

@@ -56,6 +56,7 @@ from cxsim.strategies import BASELINE, canonical
 from cxsim.summary import (
     HEADLINE,
     differences_between,
+    format_baseline,
     format_differences,
     format_points,
     paired_differences,
@@ -213,6 +214,8 @@ class Run:
         """The paired differences as a printable table (for a sweep: the headline KPIs of the
         baseline at each design point, averaged over replicates)."""
         if self.scenario.sweep is None:
+            if not self.scenario.strategies:
+                return format_baseline(self.table("kpis"))
             return format_differences(self.differences())
         return format_points(self.table("kpis"), pq.read_table(self.path / "design.parquet"),
                              indices=self.scenario.sweep.design in SENSITIVITY_DESIGNS)

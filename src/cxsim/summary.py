@@ -172,6 +172,24 @@ def format_differences(table: pa.Table, costs: bool = False) -> str:
     return "\n".join([*lines, note])
 
 
+def format_baseline(kpis: pa.Table, metrics: tuple[str, ...] = HEADLINE,
+                    baseline: str = "baseline") -> str:
+    """The ``baseline``'s KPIs, each a mean over the replicates with its 95% t interval: what a
+    run without strategies has to say."""
+    mine = kpis.filter(pc.equal(kpis["strategy"], baseline))
+    header = f"{'kpi':<22} {'mean [95% CI]':>40}"
+    lines = [header, "-" * len(header)]
+    for metric in metrics:
+        values = mine.column(metric).to_numpy(zero_copy_only=False).astype(float)
+        mean, low, high = paired_interval(values[~np.isnan(values)])
+        k = _decimals(abs(mean))
+        lines.append(f"{metric:<22} "
+                     f"{_number(mean, k) + f' [{_number(low, k)}, {_number(high, k)}]':>40}")
+    note = (f"Mean over {mine.num_rows} replicates with its 95% interval. No strategies to "
+            "compare with (a scenario's strategies section holds them).")
+    return "\n".join([*lines, note])
+
+
 def format_points(kpis: pa.Table, design: pa.Table, baseline: str = "baseline",
                   limit: int = 20, indices: bool = False) -> str:
     """A sweep's headline KPIs of the baseline at each design point (mean over replicates);
