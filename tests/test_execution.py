@@ -277,3 +277,13 @@ def test_a_script_read_from_standard_input_runs_though_it_asks_for_workers(tmp_p
                           check=False, timeout=300)
     assert done.returncode == 0, done.stderr
     assert len(list((tmp_path / "out").glob("kpis/*/*/part-0.parquet"))) == 8
+
+
+def test_a_smaller_population_than_the_file_s_gets_a_note_on_fixed_costs():
+    from cxsim.cli import _fixed_costs_note
+
+    filed = cxsim.load_scenario("scenarios/restaurant.yaml")
+    small = cxsim.load_scenario("scenarios/restaurant.yaml", ["population.size=2000"])
+    (note,) = _fixed_costs_note(filed, small)
+    assert "2,000 people instead of the file's 20,000" in note and "waiter_service" in note
+    assert _fixed_costs_note(filed, filed) == []

@@ -180,6 +180,22 @@ def _positive(text: str) -> int:
     return number
 
 
+def _fixed_costs_note(as_filed: Scenario, scenario: Scenario) -> list[str]:
+    """A note when ``scenario`` has fewer people than ``as_filed`` while costing things that do
+    not shrink with them (strategies' costs per day, staff paid by the hour)."""
+    filed, now = as_filed.population.size, scenario.population.size
+    per_day = [n for n, s in scenario.strategies.items() if s.cost.per_day > 0]
+    staffed = [n for n, tp in scenario.touchpoints.items()
+               if tp.care is not None and tp.care.cost_per_server_hour > 0]
+    if now >= filed or not (per_day or staffed):
+        return []
+    what = " and ".join(part for part in (
+        f"the strategies' costs per day ({', '.join(per_day)})" if per_day else "",
+        f"the staff paid by the hour ({', '.join(staffed)})" if staffed else "") if part)
+    return [f"note: {now:,} people instead of the file's {filed:,}: revenue shrinks with them, "
+            f"but {what} stay as in the file, so profit reads low"]
+
+
 def _describe(scenario: Scenario) -> str:
     p = scenario.population
     sweep = scenario.sweep
@@ -215,6 +231,9 @@ def _run(args: argparse.Namespace) -> int:
             overrides.append(f"seed={args.seed}")
         scenario = load_scenario(args.scenario, overrides)
         say(f"Running {_describe(scenario)}")
+        if any(o.replace(" ", "").startswith("population.size=") for o in args.overrides):
+            for note in _fixed_costs_note(load_scenario(args.scenario), scenario):
+                say(note)
         folder = Path(args.out) if args.out else default_folder(scenario)
         with _keeping(folder):
             result = run(scenario, out=folder, workers=args.workers, cluster=args.cluster,
