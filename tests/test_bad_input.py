@@ -423,6 +423,15 @@ CASES = [
     Case("fcr-above-one", change("      first_contact_resolution: 0.9\n",
                                  "      first_contact_resolution: 1.2\n"),
          "touchpoints.duty_manager.care.first_contact_resolution", "<= 1", "resolution: 1.2"),
+    # word of mouth: a network is a tagged union on 'kind', as a distribution is on 'dist'
+    Case("network-unknown-key", text(HOTEL, "hotel.yaml"), "word_of_mouth.network.strong_shar",
+         "did you mean 'strong_share'?",
+         override="word_of_mouth.network={kind: watts_strogatz, degree: 4, strong_shar: 0.3}"),
+    Case("network-unknown-kind", text(HOTEL, "hotel.yaml"), "word_of_mouth.network",
+         "unknown network kind 'small_world'",
+         override="word_of_mouth.network={kind: small_world}"),
+    Case("network-without-kind", text(HOTEL, "hotel.yaml"), "word_of_mouth.network",
+         "a network needs a 'kind' key", override="word_of_mouth.network={degree: 4}"),
 ]
 
 

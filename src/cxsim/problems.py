@@ -67,6 +67,18 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
+TAG_KEYS = ("dist", "kind")  # the keys that say which member of a tagged union is meant
+
+
+def _tags(member: Any) -> tuple[Any, ...]:
+    """The tag values that select ``member`` of a tagged union ('normal' for a distribution,
+    'watts_strogatz' for a network); empty when it is not such a member."""
+    if not (isinstance(member, type) and issubclass(member, BaseModel)):
+        return ()
+    field = next((member.model_fields[k] for k in TAG_KEYS if k in member.model_fields), None)
+    return typing.get_args(field.annotation) if field is not None else ()
+
+
 def _field_names(model: type[BaseModel] | None, loc: Path) -> list[str]:
     """The field names allowed at ``loc`` below ``model`` (empty when it cannot tell)."""
     current: Any = model
@@ -86,13 +98,7 @@ def _field_names(model: type[BaseModel] | None, loc: Path) -> list[str]:
         elif origin is list:
             current = typing.get_args(current)[0]
         elif origin in (typing.Union, types.UnionType):
-            tagged = [
-                m
-                for m in typing.get_args(current)
-                if isinstance(m, type)
-                and issubclass(m, BaseModel)
-                and part in getattr(m.model_fields.get("dist"), "annotation", type).__args__
-            ] if all(isinstance(m, type) for m in typing.get_args(current)) else []
+            tagged = [m for m in typing.get_args(current) if part in _tags(m)]
             if not tagged:
                 return []
             current = tagged[0]
@@ -120,8 +126,11 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
     if kind in ("literal_error", "enum"):
         return f"must be one of {ctx.get('expected', '?')}{got}"
     if kind == "union_tag_invalid":
-        return f"unknown distribution {ctx.get('tag')!r}; must be one of {ctx.get('expected_tags')}"
+        what = "network kind" if _tag_key(ctx) == "kind" else "distribution"
+        return f"unknown {what} {ctx.get('tag')!r}; must be one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
+        if _tag_key(ctx) == "kind":
+            return "a network needs a 'kind' key (fully_mixed, erdos_renyi, watts_strogatz, ...)"
         return "a distribution needs a 'dist' key (or write a plain number for a constant)"
     if kind in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
         what = "a whole number" if kind.startswith("int") else "a number"
@@ -149,11 +158,17 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
     return f"{error['msg']}{got}"
 
 
+def _tag_key(ctx: dict[str, Any]) -> str:
+    """The key of a tagged union's tag named in a pydantic error's context."""
+    return str(ctx.get("discriminator", "dist")).strip("'")
+
+
 def _data_path(data: Any, loc: Path) -> Path:
     """``loc`` without the parts pydantic adds that are not in the data (union tags)."""
     path: list[str | int] = []
     for part in loc:
-        if isinstance(data, dict) and part not in data and data.get("dist") == part:
+        if isinstance(data, dict) and part not in data and part in (
+                data.get(key) for key in TAG_KEYS):
             continue  # the tag of a tagged union, e.g. 'normal' in quality.normal.sd
         path.append(part)
         if isinstance(data, dict):
