@@ -65,6 +65,19 @@ def change(old: str, new: str) -> Build:
     return edit((old, new))
 
 
+def beside_an_edge_list(csv: str) -> Build:
+    """hotel.yaml with an edge list ``edges.csv`` holding ``csv`` in its folder."""
+
+    def build(folder: Path) -> Path:
+        (folder / "edges.csv").write_text(csv, encoding="utf-8")
+        return text(HOTEL, "hotel.yaml")(folder)
+
+    return build
+
+
+EDGE_LIST = "word_of_mouth.network={kind: edge_list, path: edges.csv}"
+
+
 def data(mutate: Callable[[dict[str, Any]], None]) -> Build:
     """hotel.yaml loaded, changed by ``mutate`` and dumped again."""
     scenario = copy.deepcopy(yaml.safe_load(HOTEL))
@@ -432,6 +445,18 @@ CASES = [
          override="word_of_mouth.network={kind: small_world}"),
     Case("network-without-kind", text(HOTEL, "hotel.yaml"), "word_of_mouth.network",
          "a network needs a 'kind' key", override="word_of_mouth.network={degree: 4}"),
+    Case("network-degree-above-population", text(HOTEL, "hotel.yaml"),
+         "word_of_mouth.network.degree", "degree 30000 needs more than 20000 people",
+         override="word_of_mouth.network={kind: watts_strogatz, degree: 30000, rewire: 0.1}"),
+    Case("edge-list-id-out-of-range", beside_an_edge_list("a,b\n0,1\n1,20000\n"),
+         "word_of_mouth.network.path", "line 3: person id 20000 in column 'b' is out of range",
+         override=EDGE_LIST),
+    Case("edge-list-not-a-bool", beside_an_edge_list("a,b,strong\n0,1,true\n2,3,maybe\n"),
+         "word_of_mouth.network.path",
+         "line 3: column 'strong' must hold true or false, got 'maybe'", override=EDGE_LIST),
+    Case("edge-list-not-a-number", beside_an_edge_list("a,b\n0,1\n2.5,3\n"),
+         "word_of_mouth.network.path", "line 3: column 'a' must hold a whole number",
+         override=EDGE_LIST),
 ]
 
 

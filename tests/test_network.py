@@ -341,8 +341,9 @@ def test_edge_list_merges_repeats_and_draws_strength_when_the_file_has_none(tmp_
     (["0,1", "-1,2"], "a,b", 5, "line 3: person id -1 in column 'a' is out of range"),
     (["0,1", "2,2"], "a,b", 5, "line 3: person 2 is tied to themselves"),
     (["0,1", ",2"], "a,b", 5, "line 3: column 'a' is empty"),
-    (["0,1.5"], "a,b", 5, "cannot read it as CSV"),
-    (["0,1,maybe"], "a,b,strong", 5, "cannot read it as CSV"),
+    (["0,1.5"], "a,b", 5, "line 2: column 'b' must hold a whole number .a person id., got '1.5'"),
+    (["0,1,maybe"], "a,b,strong", 5, "line 2: column 'strong' must hold true or false, got 'mayb"),
+    (["0,1", "2,3,4"], "a,b", 5, "cannot read it as CSV: CSV parse error"),
 ])
 def test_edge_list_errors_name_the_file_and_the_problem(tmp_path, rows, header, n, message):
     file = tmp_path / "bad.csv"

@@ -75,7 +75,17 @@ StrongShare = Annotated[float, Field(ge=0, le=1)]
 
 
 class NetworkError(Exception):
-    """A network that cannot be built (a bad edge-list file, a degree too large for n, ...)."""
+    """A network that cannot be built (a bad edge-list file, a degree too large for n, ...).
+
+    ``field`` is the field of the network section at fault (``degree``, ``mean_degree``, ...);
+    ``None`` for the edge-list file itself."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:  # keeps ``field`` in a pickle
+        return type(self), (str(self), self.field)
 
 
 # --------------------------------------------------------------------------------------------
@@ -296,7 +306,7 @@ def build_network(spec: NetworkSpec, n: int, seed: int, base: Path | None = None
         a, b, strong = read_edge_list(path, n)
         if strong is not None and spec.strong_share is not None:
             raise NetworkError(f"{path}: the file has a strong column, so strong_share must not "
-                               "be given as well")
+                               "be given as well", "strong_share")
     else:  # pragma: no cover - the union is closed
         raise TypeError(f"unknown network spec {spec!r}")
     if strong is None:
@@ -340,7 +350,8 @@ def erdos_renyi_ties(n: int, mean_degree: float, rng: np.random.Generator
                      ) -> tuple[np.ndarray, np.ndarray]:
     """The ties of G(n, p) with p = mean_degree / (n − 1)."""
     if mean_degree > n - 1:
-        raise NetworkError(f"mean_degree {mean_degree} is more than the {n - 1} other people")
+        raise NetworkError(f"mean_degree {mean_degree} is more than the {n - 1} other people",
+                           "mean_degree")
     pairs = n * (n - 1) // 2
     if pairs == 0:
         return np.empty(0, np.int32), np.empty(0, np.int32)
@@ -358,7 +369,7 @@ def watts_strogatz_ties(n: int, k: int, rewire: float, rng: np.random.Generator
     self-loop or a tie that exists already. The number of ties stays n·k/2, except in a nearly
     complete graph, where a tie whose owner finds no one free in 100 draws is dropped."""
     if k >= n:
-        raise NetworkError(f"degree {k} needs more than {n} people")
+        raise NetworkError(f"degree {k} needs more than {n} people", "degree")
     half = k // 2
     owner = np.repeat(np.arange(n, dtype=np.int32), half)
     other = np.arange(1, half + 1, dtype=np.int32)[None, :] + np.arange(n, dtype=np.int32)[:, None]
@@ -432,7 +443,8 @@ def barabasi_albert_ties(n: int, m: int, rng: np.random.Generator
     only into earlier batches or earlier in the batch.
     """
     if m >= n:
-        raise NetworkError(f"attach {m} needs more than {m} people (a star of m + 1 to start)")
+        raise NetworkError(f"attach {m} needs more than {m} people (a star of m + 1 to start)",
+                           "attach")
     ties = m * (n - m)  # the star's m, then m per newcomer m + 1 .. n - 1
     owner = np.empty(ties, dtype=np.int32)
     target = np.empty(ties, dtype=np.int32)
@@ -549,7 +561,8 @@ def read_edge_list(path: Path, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     columns = table.column_names
     for name in ("a", "b"):
         if name not in columns:
-            raise NetworkError(f"{path}: no column {name!r} (columns: {', '.join(columns)}); "
+            shown = ", ".join(repr(c) for c in columns)
+            raise NetworkError(f"{path}: no column {name!r} (columns: {shown}); "
                                "an edge list needs columns a and b, and optionally strong")
     unknown = [c for c in columns if c not in ("a", "b", "strong")]
     if unknown:
@@ -596,11 +609,41 @@ def _read_table(path: Path) -> pa.Table:
     try:
         if parquet:
             return pq.read_table(path)
-        types = {"a": pa.int64(), "b": pa.int64(), "strong": pa.bool_()}
-        return pv.read_csv(path, convert_options=pv.ConvertOptions(column_types=types))
+        return pv.read_csv(path, convert_options=pv.ConvertOptions(column_types=_CSV_TYPES))
     except (pa.ArrowException, OSError) as error:
+        if not parquet:
+            _find_bad_cell(path)
         kind = "parquet" if parquet else "CSV"
         raise NetworkError(f"{path}: cannot read it as {kind}: {error}") from error
+
+
+_CSV_TYPES = {"a": pa.int64(), "b": pa.int64(), "strong": pa.bool_()}
+_CSV_CELLS = {  # what arrow's CSV reader takes for each type
+    "a": ("a whole number (a person id)", r"^[+-]?[0-9]+$"),
+    "b": ("a whole number (a person id)", r"^[+-]?[0-9]+$"),
+    "strong": ("true or false", r"^(1|0|[Tt]rue|TRUE|[Ff]alse|FALSE)$"),
+}
+
+
+def _find_bad_cell(path: Path) -> None:
+    """Raise a :class:`NetworkError` naming the line and column of the first cell of a CSV
+    edge list that arrow could not convert; return if there is none (the file is otherwise
+    malformed)."""
+    try:
+        table = pv.read_csv(path, convert_options=pv.ConvertOptions(
+            column_types=dict.fromkeys(_CSV_TYPES, pa.string()), strings_can_be_null=True))
+    except (pa.ArrowException, OSError):
+        return
+    for name in table.column_names:
+        if name not in _CSV_CELLS:
+            continue
+        expected, pattern = _CSV_CELLS[name]
+        column = table.column(name)
+        bad = pc.and_(pc.is_valid(column), pc.invert(pc.match_substring_regex(column, pattern)))
+        if pc.any(bad).as_py():
+            row = pc.index(bad, True).as_py()
+            raise NetworkError(f"{path}: line {row + 2}: column {name!r} must hold "
+                               f"{expected}, got {column[row].as_py()!r}")
 
 
 def _row_namer(path: Path) -> Callable[[int], str]:

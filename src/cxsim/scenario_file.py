@@ -16,6 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from cxsim.checks import strategy_worlds, world_problems
+from cxsim.network import NetworkError, build_network
 from cxsim.problems import Problem, from_validation_error
 from cxsim.scenario import Scenario
 from cxsim.strategies import PatchError, set_path
@@ -222,11 +223,19 @@ def _anchor_files(data: dict[str, Any], base: Path | None) -> None:
 
 
 def file_problems(scenario: Scenario) -> list[Problem]:
-    """Files the scenario names that are not there."""
+    """Files the scenario names that are not there, and a network that cannot be built over
+    the population (an edge list's bad cells or ids, a degree above the population): the
+    network is built once here, so that the run does not fail on it later."""
     network = scenario.word_of_mouth.network
     path = getattr(network, "path", None)
+    where = ("word_of_mouth", "network")
     if path is not None and not Path(path).is_file():
-        return [Problem(("word_of_mouth", "network", "path"), f"no such edge-list file {path}")]
+        return [Problem((*where, "path"), f"no such edge-list file {path}")]
+    try:
+        build_network(network, scenario.population.size, scenario.seed)
+    except NetworkError as error:
+        field = error.field or ("path" if path is not None else None)
+        return [Problem((*where, field) if field else where, str(error))]
     return []
 
 
