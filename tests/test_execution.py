@@ -21,7 +21,7 @@ from scipy import stats
 
 import cxsim
 import cxsim.execution
-from cxsim.execution import compare, open_run
+from cxsim.execution import Run, compare
 from cxsim.progress import Progress
 from cxsim.results import TABLES
 from cxsim.testing import tiny_scenario
@@ -208,11 +208,19 @@ def test_compare_prints_intervals_and_writes_a_parquet_file(serial_run):
     assert row["return_on_cost"] == pytest.approx(diff.mean() / cost)
 
 
+def test_a_run_opens_from_a_string_and_refuses_a_folder_that_is_not_one(serial_run, tmp_path):
+    run = cxsim.Run(str(serial_run))  # as docs/results.md writes it
+    assert run.path == serial_run and run.manifest["scenario"] == run.scenario.name
+    assert not run.missing() and run.differences().num_rows
+    with pytest.raises(cxsim.execution.RunError, match="not a cxsim results folder"):
+        cxsim.Run(tmp_path)
+
+
 def test_compare_pairs_two_runs_only_when_their_worlds_agree(serial_run, tmp_path):
     other = tmp_path / "other"
     assert cli("run", "scenarios/hotel.yaml", "--out", str(other), "--replicates", "3",
                "--seed", "5", *[a for s in SMALL for a in ("--set", s)]).returncode == 0
-    table = compare(open_run(serial_run), open_run(other))
+    table = compare(Run(serial_run), Run(other))
     assert "B:faster_checkin" in table.column("strategy").to_pylist()
     bigger = tmp_path / "bigger"
     assert cli("run", "scenarios/hotel.yaml", "--out", str(bigger), "--replicates", "2",

@@ -29,7 +29,6 @@ from cxsim.execution import (
     RunError,
     compare,
     default_folder,
-    open_run,
     resume,
     run,
     write_comparison,
@@ -216,7 +215,7 @@ def _run(args: argparse.Namespace) -> int:
                                           ("--seed", args.seed), ("--out", args.out)) if value]
         if given:
             raise RunError(f"--resume continues the run as it was started: drop {', '.join(given)}")
-        result = open_run(args.resume)
+        result = Run(args.resume)
         say(f"Resuming {_describe(result.scenario)} in {result.path}")
         with _keeping(result.path):
             result = resume(result.path, workers=args.workers, cluster=args.cluster,
@@ -267,7 +266,7 @@ def _write_report(result: Run, output: str | None = None) -> Path:
 
 
 def _report(args: argparse.Namespace) -> int:
-    result = open_run(args.run)
+    result = Run(args.run)
     if result.missing():
         raise RunError(f"{result.path}: the run is not finished; finish it with: "
                        f"cxsim run --resume {result.path}")
@@ -343,7 +342,7 @@ def _keeping(folder: Path) -> Iterator[None]:
 
 
 def _status(args: argparse.Namespace) -> int:
-    result = open_run(args.run)
+    result = Run(args.run)
     tasks, missing = result.tasks(), result.missing()
     print(f"{result.path}: {_describe(result.scenario)}, seed {result.scenario.seed}")
     print(f"{len(tasks) - len(missing)} of {len(tasks)} tasks done")
@@ -356,7 +355,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
-    result = open_run(args.run)
+    result = Run(args.run)
     table = sensitivity(result, args.kpi, args.strategy)
     out = write_comparison(table, result.path / f"sensitivity-{args.kpi}.parquet")
     print(f"{result.path}: sensitivity of {args.kpi} ({args.strategy})\n")
@@ -368,7 +367,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> int:
     if len(args.runs) > 2:
         raise RunError("compare takes one results folder, or two (RUN_A RUN_B)")
-    runs = [open_run(folder) for folder in args.runs]
+    runs = [Run(folder) for folder in args.runs]
     for r in runs:
         if r.missing():
             raise RunError(f"{r.path}: the run is not finished ({len(r.missing())} tasks "

@@ -176,9 +176,16 @@ def run_task(task: Task) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Run:
-    """A results folder: read its tables and its summary."""
+    """A results folder: read its tables and its summary. ``Run("results/hotel/x")`` opens
+    one (a string or a path), checked to be a cxsim results folder."""
 
     path: Path
+
+    def __post_init__(self) -> None:
+        path = Path(self.path)
+        if not (path / MANIFEST).is_file() or not (path / "scenario.json").is_file():
+            raise RunError(f"{path}: not a cxsim results folder (no {MANIFEST} and scenario.json)")
+        object.__setattr__(self, "path", path)  # frozen: set once, here
 
     def table(self, name: str) -> pa.Table:
         """A table of every strategy and replicate, with ``strategy`` and ``replicate`` columns."""
@@ -222,14 +229,6 @@ class Run:
 
 
 MANIFEST = "run.json"
-
-
-def open_run(folder: str | Path) -> Run:
-    """The run in ``folder``, checked to be a cxsim results folder."""
-    path = Path(folder)
-    if not (path / MANIFEST).is_file() or not (path / "scenario.json").is_file():
-        raise RunError(f"{path}: not a cxsim results folder (no {MANIFEST} and scenario.json)")
-    return Run(path)
 
 
 def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
@@ -317,7 +316,7 @@ def resume(
 
     Leftovers of interrupted writes are removed first. The result equals an uninterrupted run.
     """
-    result = open_run(folder)
+    result = Run(folder)
     for leftover in result.path.rglob("*.tmp"):
         leftover.unlink()
     missing = result.missing()
