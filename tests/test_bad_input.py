@@ -431,6 +431,12 @@ CASES = [
                                     "      first_contact_resolution: 0.9\n      fcr: 0.9\n"),
          "touchpoints.duty_manager.care.fcr", "unknown key 'fcr'", "fcr:"),
     Case("hours-too-few", put("service.hours", [1] * 23), "service.hours", "at least 24"),
+    Case("contact-hours-all-zero", put("service.hours", [0] * 24), "service.hours",
+         "the hours must have a positive sum"),
+    Case("visit-hours-all-zero", text(HOTEL, "hotel.yaml"),
+         "touchpoints.reception.care.visit_hours", "the hours must have a positive sum",
+         override="touchpoints.reception.care.visit_hours=[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,"
+                  "0,0,0,0,0,0,0]"),
     Case("follow-up-unknown", text(HOTEL, "hotel.yaml"), "service.follow_up.touchpoint",
          "unknown touchpoint 'thank_you'", override="service.follow_up={touchpoint: thank_you}"),
     Case("fcr-above-one", change("      first_contact_resolution: 0.9\n",

@@ -462,3 +462,12 @@ def test_visitors_arriving_while_a_desk_is_closed_are_warned_about():
     found = warnings(nights_off)
     assert len(found) == 1 and "touchpoints.shop.care.visit_hours" in found[0]
     assert "0:00" in found[0] and "8:00" not in found[0]
+
+
+def test_a_contact_line_nobody_ever_answers_is_warned_about():
+    staffed = call_centre(1, arrivals_per_minute=0.1, handling_minutes=1.0, days=1)
+    assert warnings(staffed) == []
+    unstaffed = override(staffed, {"touchpoints.phone.care.servers": 0})
+    found = warnings(unstaffed)
+    assert len(found) == 1 and "touchpoints.phone.care.servers" in found[0]
+    assert "abandoned" in found[0]

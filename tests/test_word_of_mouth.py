@@ -9,6 +9,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from cxsim import override, simulate
+from cxsim.checks import warnings
 from cxsim.network import NetworkSpec, build_network
 from cxsim.scenario import WordOfMouth
 from cxsim.streams import Streams
@@ -223,3 +224,15 @@ def test_the_daily_costs_add_up_to_the_run_cost_lost_prospects_included():
     assert kpis["lost_prospects"] > 0
     # journeys still under way at the end are not yet costed in either
     assert tables["daily"].column("cost").to_numpy().sum() == pytest.approx(kpis["cost"])
+
+
+def test_a_word_of_mouth_rate_the_network_does_not_use_is_warned_about():
+    mixed = override(tiny_scenario(), {"word_of_mouth.imitation_per_day": 0.01})
+    assert not [w for w in warnings(mixed) if "word_of_mouth" in w]
+    network = {"kind": "erdos_renyi", "mean_degree": 4}
+    on_a_network = override(mixed, {"word_of_mouth.network": network})
+    assert any("word_of_mouth.imitation_per_day applies to a fully mixed" in w
+               for w in warnings(on_a_network))
+    mixed_with_contacts = override(tiny_scenario(), {"word_of_mouth.contact_per_day": 0.01})
+    assert any("word_of_mouth.contact_per_day applies to a network only" in w
+               for w in warnings(mixed_with_contacts))

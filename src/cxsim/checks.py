@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from cxsim.distributions import Constant
 from cxsim.graph import graph_problems
+from cxsim.network import FullyMixed
 from cxsim.problems import Problem, from_validation_error
 from cxsim.queues import weekly_servers
 from cxsim.rules import RuleError, make_rule
@@ -83,6 +84,14 @@ def service_problems(scenario: Scenario) -> list[Problem]:
     if service.contact and sum(service.contact.values()) <= 0:
         problems.append(Problem(("service", "contact"), "contact weights must have a positive "
                                 "sum"))
+    if service.contact and sum(service.hours) <= 0:
+        problems.append(Problem(("service", "hours"), "contacts are made at some hour: the "
+                                "hours must have a positive sum"))
+    visited = scenario.journey.touchpoints_on_the_way()
+    for name, tp in known.items():
+        if tp.care is not None and name in visited and sum(tp.care.visit_hours) <= 0:
+            problems.append(Problem(("touchpoints", name, "care", "visit_hours"), "visitors "
+                                    "arrive at some hour: the hours must have a positive sum"))
     for name, tp in known.items():
         if tp.care is not None and tp.care.escalate_to is not None:
             path = ("touchpoints", name, "care", "escalate_to")
@@ -153,7 +162,9 @@ def _matches(pattern: list[str], path: tuple[Any, ...]) -> bool:
 def warnings(scenario: Scenario) -> list[str]:
     """What is valid but probably not meant: strategies that start after the horizon,
     visitors arriving at a staffed touchpoint of the journey while nobody is on duty (they
-    would wait until the next opening), and whole-number fields in a Morris sweep."""
+    would wait until the next opening), a contact channel nobody ever answers, a word-of-mouth
+    rate that does not apply to the population's network, and whole-number fields in a Morris
+    sweep."""
     found = [f"warning: strategy {name} starts on day {s.from_day}, after the horizon "
              f"({scenario.horizon_days} days): it will equal the baseline"
              for name, s in scenario.strategies.items() if s.from_day >= scenario.horizon_days]
@@ -168,6 +179,18 @@ def warnings(scenario: Scenario) -> list[str]:
             found.append(f"warning: touchpoints.{name}.care.visit_hours: visitors arrive at "
                          f"{shown} when no server is on duty (on some day of the week); they "
                          "wait until the next opening")
+    for name in scenario.service.contact:
+        tp = scenario.touchpoints.get(name)
+        if tp is not None and tp.care is not None and not weekly_servers(tp.care.servers).any():
+            found.append(f"warning: touchpoints.{name}.care.servers: nobody is ever on duty, so "
+                         "every contact made there is abandoned")
+    talk, mixed = scenario.word_of_mouth, isinstance(scenario.word_of_mouth.network, FullyMixed)
+    if not mixed and talk.imitation_per_day > 0:
+        found.append("warning: word_of_mouth.imitation_per_day applies to a fully mixed "
+                     "population only; on a network, prospects hear through contact_per_day")
+    if mixed and talk.contact_per_day > 0:
+        found.append("warning: word_of_mouth.contact_per_day applies to a network only; on a "
+                     "fully mixed population, prospects hear through imitation_per_day")
     sweep = scenario.sweep
     if sweep is not None and sweep.design == "morris":
         found += [f"warning: sweep.parameters.{path}.integer: rounding moves a Morris design's "
