@@ -427,6 +427,12 @@ CASES = [
         "      service_minutes: {dist: exponential, mean: 10}",
         "      servers: -2\n      service_minutes: {dist: exponential, mean: 10}"),
          "touchpoints.duty_manager.care.servers", ">= 0", "servers: -2"),
+    Case("servers-one-negative-number", text(HOTEL, "hotel.yaml"),
+         "touchpoints.duty_manager.care.servers", "must be >= 0, got -1",
+         override="touchpoints.duty_manager.care.servers=-1"),
+    Case("servers-not-a-number", text(HOTEL, "hotel.yaml"),
+         "touchpoints.duty_manager.care.servers", "must be a whole number or a list, got 1.5",
+         override="touchpoints.duty_manager.care.servers=1.5"),
     Case("care-unknown-key", change("      first_contact_resolution: 0.9\n",
                                     "      first_contact_resolution: 0.9\n      fcr: 0.9\n"),
          "touchpoints.duty_manager.care.fcr", "unknown key 'fcr'", "fcr:"),
@@ -507,6 +513,15 @@ def test_bad_input_is_refused_with_a_located_message(case: Case, tmp_path: Path)
                 number = line_of(path.read_text(), case.at)
         assert any(line.startswith(f"{path}:{number}:") for line in found), (
             f"expected line {number}:\n" + "\n".join(found))
+
+
+def test_a_value_that_fits_no_member_of_a_union_is_one_problem(tmp_path: Path) -> None:
+    for value in ("-1", "1.5", "[1, -2" + ", 1" * 22 + "]"):
+        with pytest.raises(ScenarioError) as refused:
+            load_scenario(text(HOTEL, "hotel.yaml")(tmp_path),
+                          [f"touchpoints.duty_manager.care.servers={value}"])
+        assert len(refused.value.lines) == 1, refused.value.lines
+        assert "constrained-int" not in refused.value.lines[0]
 
 
 def test_catalogue_is_large_and_ids_are_unique() -> None:

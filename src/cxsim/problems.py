@@ -163,13 +163,19 @@ def _tag_key(ctx: dict[str, Any]) -> str:
     return str(ctx.get("discriminator", "dist")).strip("'")
 
 
-def _data_path(data: Any, loc: Path) -> Path:
-    """``loc`` without the parts pydantic adds that are not in the data (union tags)."""
+def _data_path(data: Any, loc: Path) -> tuple[Path, tuple[Path, str] | None]:
+    """``loc`` without the parts pydantic adds that are not in the data (union tags), and
+    where it passes through a member of an untagged union: the union's path and the member's
+    label (e.g. ``list[constrained-int]`` for a list of numbers), or ``None``."""
     path: list[str | int] = []
+    member: tuple[Path, str] | None = None
     for part in loc:
         if isinstance(data, dict) and part not in data and part in (
                 data.get(key) for key in TAG_KEYS):
             continue  # the tag of a tagged union, e.g. 'normal' in quality.normal.sd
+        if isinstance(part, str) and not isinstance(data, dict):
+            member = member or (tuple(path), part)
+            continue
         path.append(part)
         if isinstance(data, dict):
             data = data.get(part)
@@ -177,14 +183,40 @@ def _data_path(data: Any, loc: Path) -> Path:
             data = data[part]
         else:
             data = None
-    return tuple(path)
+    return tuple(path), member
 
 
 def from_validation_error(
     error: ValidationError, model: type[BaseModel] | None, data: Any = None, prefix: Path = ()
 ) -> list[Problem]:
-    """Translate a pydantic error on ``data`` into problems whose paths start with ``prefix``."""
-    return [
-        Problem(prefix + _data_path(data, tuple(e["loc"])), _message(e, model))
-        for e in error.errors(include_url=False)
-    ]
+    """Translate a pydantic error on ``data`` into problems whose paths start with ``prefix``.
+
+    A value that fits no member of an untagged union (``servers``: a number, 24 numbers or 7
+    lists of 24) is judged by the member it was meant for: of the members whose type it has,
+    the one with the fewest problems (``servers: -1``: must be >= 0). If it has the type of
+    none, one problem joins what each member expects (must be a whole number or a list)."""
+    problems: list[Problem] = []
+    unions: dict[Path, dict[str, list[tuple[Path, dict[str, Any]]]]] = {}
+    for e in error.errors(include_url=False):
+        path, member = _data_path(data, tuple(e["loc"]))
+        if member is None:
+            problems.append(Problem(prefix + path, _message(e, model)))
+        else:
+            unions.setdefault(member[0], {}).setdefault(member[1], []).append((path, e))
+    for where, members in unions.items():
+        typed = [found for found in members.values()
+                 if not all(_wrong_type(e) and path == where for path, e in found)]
+        if typed:
+            best = min(typed, key=len)
+            problems += [Problem(prefix + path, _message(e, model)) for path, e in best]
+        else:
+            expected = [_message(e, model).removeprefix("must be ").split(", got ")[0]
+                        for found in members.values() for _, e in found]
+            problems.append(Problem(prefix + where, f"must be {' or '.join(dict.fromkeys(
+                expected))}, got {shown(next(iter(members.values()))[0][1].get('input'))}"))
+    return problems
+
+
+def _wrong_type(error: dict[str, Any]) -> bool:
+    """Whether pydantic's error says the value has another type than the field's."""
+    return error["type"].endswith(("_type", "_parsing")) or error["type"] == "int_from_float"
