@@ -176,6 +176,14 @@ def test_example_scenarios_satisfy_the_exported_json_schema(path):
         jsonschema.validate({"name": "x", "bogus": 1}, schema)
 
 
+def test_the_exported_json_schema_shows_defaults_made_by_a_factory():
+    schema = json.loads(cxsim_cli("schema").stdout)
+    segment, care = schema["$defs"]["Segment"]["properties"], schema["$defs"]["Care"]["properties"]
+    assert segment["patience_minutes"]["default"] == {"dist": "constant", "value": 10.0}
+    assert care["service_minutes"]["default"] == {"dist": "exponential", "mean": 6.0}
+    assert schema["properties"]["word_of_mouth"]["default"]["network"]["kind"] == "fully_mixed"
+
+
 def test_a_run_without_strategies_summarises_the_baseline(tmp_path):
     from cxsim.testing import tiny_scenario
 

@@ -36,7 +36,7 @@ from cxsim.execution import (
 from cxsim.problems import unknown
 from cxsim.progress import Progress
 from cxsim.results import KPI_SCHEMA
-from cxsim.scenario import Scenario
+from cxsim.scenario import Scenario, scenario_json_schema
 from cxsim.scenario_file import ScenarioError, load_scenario
 from cxsim.sensitivity import DESIGNS as SENSITIVITY_DESIGNS
 from cxsim.sensitivity import SensitivityError, format_sensitivity, sensitivity
@@ -397,7 +397,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _schema(_: argparse.Namespace) -> int:
-    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+    print(json.dumps(scenario_json_schema(), indent=2))
     return 0
 
 

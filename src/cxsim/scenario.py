@@ -15,6 +15,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import GenerateJsonSchema, NoDefault
+from pydantic_core import core_schema
 
 from cxsim.distributions import Constant, Distribution, Exponential, Normal, NumberShorthand
 from cxsim.network import FullyMixed, NetworkSpec
@@ -507,6 +509,23 @@ class Scenario(Strict):
         return list(dict.fromkeys(tp.channel for tp in self.touchpoints.values()))
 
 
+class _SchemaWithDefaults(GenerateJsonSchema):
+    """A JSON Schema that shows the defaults made by a factory (a segment's traits, a care
+    section's service time, the network ...) as well as the plain ones, so that an editor
+    shows every default on hover."""
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            return factory()  # type: ignore[call-arg]
+        return schema.get("default", NoDefault)
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files (``cxsim schema``), defaults included."""
+    return Scenario.model_json_schema(by_alias=True, schema_generator=_SchemaWithDefaults)
+
+
 __all__ = [
     "STAGES",
     "Edge",
@@ -517,4 +536,5 @@ __all__ = [
     "Segment",
     "Strategy",
     "Touchpoint",
+    "scenario_json_schema",
 ]
