@@ -184,6 +184,16 @@ def test_the_exported_json_schema_shows_defaults_made_by_a_factory():
     assert schema["properties"]["word_of_mouth"]["default"]["network"]["kind"] == "fully_mixed"
 
 
+def test_the_python_api_issues_the_scenarios_warnings_without_a_progress(tmp_path):
+    from cxsim.testing import tiny_scenario
+
+    late = tiny_scenario({"strategies": {"late": {"from_day": 50, "set": {
+        "touchpoints.shop.quality": 8.0}}}},
+                         size=200, horizon_days=20)
+    with pytest.warns(UserWarning, match="strategy late starts on day 50, after the horizon"):
+        cxsim.run(late, out=tmp_path / "run", workers=1)
+
+
 def test_a_run_without_strategies_summarises_the_baseline(tmp_path):
     from cxsim.testing import tiny_scenario
 

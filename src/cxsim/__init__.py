@@ -12,19 +12,23 @@ confidence intervals; an analyst reads the parquet results; a researcher replace
 
 __version__ = "0.1.0"
 
-from cxsim.execution import Run, RunError, run, simulate
+from cxsim.execution import Run, RunError, compare, resume, run, simulate
+from cxsim.progress import Progress
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import ScenarioError, load_scenario, override, parse_scenario
 
 __all__ = [
+    "Progress",
     "Run",
     "RunError",
     "Scenario",
     "ScenarioError",
     "__version__",
+    "compare",
     "load_scenario",
     "override",
     "parse_scenario",
+    "resume",
     "run",
     "simulate",
 ]

@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import warnings as python_warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -207,6 +208,8 @@ def _describe(scenario: Scenario) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     progress = None if args.quiet else Progress()
+    if args.quiet:  # the scenario's warnings too, which cxsim.run issues without a progress
+        python_warnings.simplefilter("ignore", UserWarning)
     say = (lambda _: None) if args.quiet else (lambda text: print(text, file=sys.stderr))
     start = time.perf_counter()
     if args.resume:

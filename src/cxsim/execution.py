@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import sys
 import time
+import warnings as python_warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -101,8 +102,10 @@ def simulate(
 ) -> dict[str, pa.Table]:
     """Simulate one strategy and replicate in memory; returns the tables by name.
 
-    The kpis table has one row; ``moments`` (as ``output.moments`` allows) adds the moments of
-    truth. Tables convert to pandas with ``.to_pandas()``.
+    The tables are those of a results folder (docs/results.md): ``customers``, ``daily``,
+    ``queues`` and ``kpis`` (one row), and the event tables the scenario's ``output`` switches
+    on: ``moments`` (unless ``moments`` is false), ``contacts`` and ``messages``. Tables convert
+    to pandas with ``.to_pandas()``.
     """
     strategies, channels = prepare(scenario)
     if strategy not in strategies:
@@ -263,12 +266,22 @@ def run(
     cluster: str | None = None,
     progress: Progress | None = None,
 ) -> Run:
-    """Simulate the baseline and every strategy, ``replicates`` times each, into ``out``.
+    """Simulate the baseline and every strategy, ``replicates`` times each, into ``out``, and
+    return the results folder as a :class:`Run` (``run.table("kpis")``, ``run.summary()``).
 
-    ``replicates`` and ``seed`` override the scenario's. Replicate r of every strategy shares
-    the random numbers of replicate r of the baseline (common random numbers). Tasks run on
-    ``workers`` local processes (``None``: one per core) or on the Dask cluster at ``cluster``;
-    the results are the same, bit for bit, either way.
+    ``out`` must be new or empty; ``None`` writes to ``results/<scenario name>/<date-time>``
+    under the current folder. ``replicates`` and ``seed`` override the scenario's. Replicate
+    r of every strategy shares the random numbers of replicate r of the baseline (common random
+    numbers). Tasks run on ``workers`` local processes (``None``: one per core) or on the Dask
+    cluster whose scheduler is at ``cluster`` (e.g. ``"tcp://10.0.0.5:8786"``); the results
+    are the same, bit for bit, either way. ``progress`` (a :class:`cxsim.Progress`) reports
+    tasks done and the time left, and prints the scenario's warnings; without it they are
+    issued as Python warnings.
+
+    Raises :class:`RunError` when ``out`` is a file or a folder that is not empty (finish an
+    interrupted run with :func:`cxsim.resume`), :class:`cxsim.ScenarioError` when ``seed``
+    or ``replicates`` are invalid, and :class:`cxsim.rules.RuleError` when a rule fails.
+    If interrupted, every finished task stays written.
     """
     changes: dict[str, Any] = {}
     if replicates is not None:
@@ -279,10 +292,12 @@ def run(
         scenario = override(scenario, changes)
     root = Path(out) if out is not None else default_folder(scenario)
     if root.exists() and not root.is_dir():
-        raise RunError(f"{root}: is a file, not a folder; choose another --out")
+        raise RunError(f"{root}: is a file, not a folder; choose another results folder "
+                       "(--out)")
     if root.exists() and any(root.iterdir()):
-        raise RunError(f"{root}: already exists and is not empty; choose another --out, or "
-                       f"finish an interrupted run with: cxsim run --resume {root}")
+        raise RunError(f"{root}: already exists and is not empty; choose another results "
+                       f"folder (--out), or finish an interrupted run with: cxsim run --resume "
+                       f"{root} (in Python: cxsim.resume)")
     root.mkdir(parents=True, exist_ok=True)
     data = canonical(scenario)
     tasks = plan(root, scenario)
@@ -299,8 +314,11 @@ def run(
         "tasks": [{"strategy": t.strategy, "replicate": t.replicate}
                   | ({"point": t.point} if t.point is not None else {}) for t in tasks],
     }, indent=2))
-    for warning in warnings(scenario) if progress is not None else []:
-        progress.note(warning)
+    for warning in warnings(scenario):
+        if progress is not None:
+            progress.note(warning)
+        else:
+            python_warnings.warn(warning.removeprefix("warning: "), stacklevel=2)
     execute(tasks, len(tasks), workers, cluster, progress)
     _record_finish(root)
     return Run(root)
