@@ -236,3 +236,16 @@ def test_a_word_of_mouth_rate_the_network_does_not_use_is_warned_about():
     mixed_with_contacts = override(tiny_scenario(), {"word_of_mouth.contact_per_day": 0.01})
     assert any("word_of_mouth.contact_per_day applies to a network only" in w
                for w in warnings(mixed_with_contacts))
+
+
+def test_people_an_edge_list_ties_to_nobody_are_warned_about(tmp_path):
+    path = tmp_path / "ties.csv"
+    path.write_text("a,b\n" + "".join(f"{i},{i + 1}\n" for i in range(0, 100, 2)))  # 100 tied
+
+    def untied(size: int) -> list[str]:
+        scenario = tiny_scenario({"word_of_mouth.network": {"kind": "edge_list",
+                                                             "path": str(path)}}, size=size)
+        return [w for w in warnings(scenario) if "have no tie" in w]
+
+    assert untied(100) == [] and untied(110) == []  # 10 % untied: the margin
+    assert len(untied(200)) == 1 and "100 of the 200 people (50%)" in untied(200)[0]

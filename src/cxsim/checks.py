@@ -7,13 +7,15 @@ leave, rules that exist with valid parameters, and strategies whose patched scen
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 
 from cxsim.distributions import Constant
 from cxsim.graph import graph_problems
-from cxsim.network import FullyMixed
+from cxsim.network import EdgeList, FullyMixed, read_edge_list
 from cxsim.problems import Problem, from_validation_error
 from cxsim.queues import weekly_servers
 from cxsim.rules import RuleError, make_rule
@@ -163,8 +165,8 @@ def warnings(scenario: Scenario) -> list[str]:
     """What is valid but probably not meant: strategies that start after the horizon,
     visitors arriving at a staffed touchpoint of the journey while nobody is on duty (they
     would wait until the next opening), a contact channel nobody ever answers, a word-of-mouth
-    rate that does not apply to the population's network, and whole-number fields in a Morris
-    sweep."""
+    rate that does not apply to the population's network, people an edge list ties to nobody,
+    and whole-number fields in a Morris sweep."""
     found = [f"warning: strategy {name} starts on day {s.from_day}, after the horizon "
              f"({scenario.horizon_days} days): it will equal the baseline"
              for name, s in scenario.strategies.items() if s.from_day >= scenario.horizon_days]
@@ -191,6 +193,7 @@ def warnings(scenario: Scenario) -> list[str]:
     if mixed and talk.contact_per_day > 0:
         found.append("warning: word_of_mouth.contact_per_day applies to a network only; on a "
                      "fully mixed population, prospects hear through imitation_per_day")
+    found += _untied(scenario)
     sweep = scenario.sweep
     if sweep is not None and sweep.design == "morris":
         found += [f"warning: sweep.parameters.{path}.integer: rounding moves a Morris design's "
@@ -198,3 +201,21 @@ def warnings(scenario: Scenario) -> list[str]:
                   "sweep the field as a continuous range, or use a grid"
                   for path, parameter in sweep.parameters.items() if parameter.integer]
     return found
+
+
+UNTIED_SHARE = 0.1  # warn when more than this share of people have no tie in an edge list
+
+
+def _untied(scenario: Scenario) -> list[str]:
+    """A warning when an edge list ties more than :data:`UNTIED_SHARE` of the people to
+    nobody (ids missing from the file, or a file of a smaller population): word of mouth
+    never reaches them."""
+    network, n = scenario.word_of_mouth.network, scenario.population.size
+    if not isinstance(network, EdgeList):
+        return []
+    a, b, _ = read_edge_list(Path(network.path), n)
+    untied = n - np.count_nonzero(np.bincount(np.concatenate([a, b]), minlength=n))
+    if untied <= UNTIED_SHARE * n:
+        return []
+    return [f"warning: word_of_mouth.network.path: {untied:,} of the {n:,} people "
+            f"({untied / n:.0%}) have no tie in {network.path}; word of mouth never reaches them"]
