@@ -133,6 +133,7 @@ def test_a_run_refuses_a_results_folder_that_is_not_empty(tmp_path):
     assert (tmp_path / "old.txt").read_text() == "keep me"
 
 
+@pytest.mark.filterwarnings("ignore:strategy follow_up_after_stay starts on day 90")  # short
 def test_moments_can_be_sampled_or_switched_off(tmp_path):
     scenario = cxsim.load_scenario("scenarios/hotel.yaml", ["population.size=2000",
                                                             "horizon_days=90"])
@@ -152,6 +153,7 @@ def test_moments_can_be_sampled_or_switched_off(tmp_path):
     assert not (tmp_path / "off" / "moments").exists()
 
 
+@pytest.mark.filterwarnings("ignore:strategy follow_up_after_stay starts on day 90")  # short
 def test_the_python_api_returns_tables(tmp_path):
     scenario = cxsim.load_scenario("scenarios/hotel.yaml", ["population.size=500"])
     scenario = cxsim.override(scenario, {"horizon_days": 60})
