@@ -249,3 +249,16 @@ def test_people_an_edge_list_ties_to_nobody_are_warned_about(tmp_path):
 
     assert untied(100) == [] and untied(110) == []  # 10 % untied: the margin
     assert len(untied(200)) == 1 and "100 of the 200 people (50%)" in untied(200)[0]
+
+
+@pytest.mark.parametrize(("network", "field", "warned"), [
+    ({"kind": "configuration", "degree": {"dist": "normal", "mean": -3, "sd": 1}}, "degree", True),
+    ({"kind": "configuration", "degree": {"dist": "normal", "mean": 6, "sd": 2}}, "degree", False),
+    ({"kind": "erdos_renyi", "mean_degree": 1.0}, "mean_degree", True),  # e^-1: 37 % alone
+    ({"kind": "erdos_renyi", "mean_degree": 3.0}, "mean_degree", False),  # e^-3: 5 %
+])
+def test_a_network_that_leaves_many_without_a_tie_is_warned_about(network, field, warned):
+    scenario = tiny_scenario({"word_of_mouth.network": network}, size=1000)
+    found = [w for w in warnings(scenario) if "word of mouth never reaches them" in w]
+    assert bool(found) == warned
+    assert all(w.startswith(f"warning: word_of_mouth.network.{field}:") for w in found)

@@ -15,7 +15,14 @@ from pydantic import ValidationError
 
 from cxsim.distributions import Constant
 from cxsim.graph import graph_problems
-from cxsim.network import EdgeList, FullyMixed, read_edge_list
+from cxsim.network import (
+    ConfigurationModel,
+    EdgeList,
+    ErdosRenyi,
+    FullyMixed,
+    draw_degrees,
+    read_edge_list,
+)
 from cxsim.problems import Problem, from_validation_error
 from cxsim.queues import weekly_servers
 from cxsim.rules import RuleError, make_rule
@@ -203,19 +210,29 @@ def warnings(scenario: Scenario) -> list[str]:
     return found
 
 
-UNTIED_SHARE = 0.1  # warn when more than this share of people have no tie in an edge list
+UNTIED_SHARE = 0.1  # warn when more than this share of people have no tie in the network
 
 
 def _untied(scenario: Scenario) -> list[str]:
-    """A warning when an edge list ties more than :data:`UNTIED_SHARE` of the people to
-    nobody (ids missing from the file, or a file of a smaller population): word of mouth
-    never reaches them."""
+    """A warning when the network ties more than :data:`UNTIED_SHARE` of the people to
+    nobody, so that word of mouth never reaches them: in an edge list, ids missing from the
+    file (or a file of a smaller population); in a configuration model, a degree distribution
+    that draws 0 contacts (or fewer: a negative mean) that often; in G(n, p), a mean degree
+    below about 2.3, by the expected share (1 − p)^(n − 1) ≈ e^(−mean degree)."""
     network, n = scenario.word_of_mouth.network, scenario.population.size
-    if not isinstance(network, EdgeList):
+    if isinstance(network, EdgeList):
+        a, b, _ = read_edge_list(Path(network.path), n)
+        untied = n - np.count_nonzero(np.bincount(np.concatenate([a, b]), minlength=n))
+        field, why = "network.path", f"have no tie in {network.path}"
+    elif isinstance(network, ConfigurationModel):
+        untied = int(np.count_nonzero(draw_degrees(network, n, scenario.seed) == 0))
+        field, why = "network.degree", "draw no contact from this distribution"
+    elif isinstance(network, ErdosRenyi) and n > 1:
+        untied = round(n * (1 - min(network.mean_degree / (n - 1), 1.0)) ** (n - 1))
+        field, why = "network.mean_degree", "are expected to have no tie (e^-mean_degree)"
+    else:
         return []
-    a, b, _ = read_edge_list(Path(network.path), n)
-    untied = n - np.count_nonzero(np.bincount(np.concatenate([a, b]), minlength=n))
     if untied <= UNTIED_SHARE * n:
         return []
-    return [f"warning: word_of_mouth.network.path: {untied:,} of the {n:,} people "
-            f"({untied / n:.0%}) have no tie in {network.path}; word of mouth never reaches them"]
+    return [f"warning: word_of_mouth.{field}: {untied:,} of the {n:,} people ({untied / n:.0%}) "
+            f"{why}; word of mouth never reaches them"]
