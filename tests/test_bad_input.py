@@ -516,7 +516,7 @@ def test_bad_input_is_refused_with_a_located_message(case: Case, tmp_path: Path)
 
 
 def test_a_value_that_fits_no_member_of_a_union_is_one_problem(tmp_path: Path) -> None:
-    for value in ("-1", "1.5", "[1, -2" + ", 1" * 22 + "]"):
+    for value in ("-1", "1.5", "[1, -2" + ", 1" * 22 + "]", "{monday: 2}"):
         with pytest.raises(ScenarioError) as refused:
             load_scenario(text(HOTEL, "hotel.yaml")(tmp_path),
                           [f"touchpoints.duty_manager.care.servers={value}"])

@@ -163,17 +163,19 @@ def _tag_key(ctx: dict[str, Any]) -> str:
     return str(ctx.get("discriminator", "dist")).strip("'")
 
 
-def _data_path(data: Any, loc: Path) -> tuple[Path, tuple[Path, str] | None]:
+def _data_path(data: Any, loc: Path, missing: bool = False) -> tuple[Path, tuple[Path, str] | None]:
     """``loc`` without the parts pydantic adds that are not in the data (union tags), and
     where it passes through a member of an untagged union: the union's path and the member's
-    label (e.g. ``list[constrained-int]`` for a list of numbers), or ``None``."""
+    label (e.g. ``list[constrained-int]`` for a list of numbers), or ``None``. ``missing``:
+    the error is a missing key (the last part of ``loc``, not in the data either)."""
     path: list[str | int] = []
     member: tuple[Path, str] | None = None
-    for part in loc:
+    for i, part in enumerate(loc):
         if isinstance(data, dict) and part not in data and part in (
                 data.get(key) for key in TAG_KEYS):
             continue  # the tag of a tagged union, e.g. 'normal' in quality.normal.sd
-        if isinstance(part, str) and not isinstance(data, dict):
+        is_key = isinstance(data, dict) and (part in data or (missing and i == len(loc) - 1))
+        if isinstance(part, str) and not is_key:  # a mapping where a union has none
             member = member or (tuple(path), part)
             continue
         path.append(part)
@@ -198,7 +200,7 @@ def from_validation_error(
     problems: list[Problem] = []
     unions: dict[Path, dict[str, list[tuple[Path, dict[str, Any]]]]] = {}
     for e in error.errors(include_url=False):
-        path, member = _data_path(data, tuple(e["loc"]))
+        path, member = _data_path(data, tuple(e["loc"]), e["type"] == "missing")
         if member is None:
             problems.append(Problem(prefix + path, _message(e, model)))
         else:
