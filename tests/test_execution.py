@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -295,3 +296,25 @@ def test_a_smaller_population_than_the_file_s_gets_a_note_on_fixed_costs():
     (note,) = _fixed_costs_note(filed, small)
     assert "2,000 people instead of the file's 20,000" in note and "waiter_service" in note
     assert _fixed_costs_note(filed, filed) == []
+
+
+def test_an_edge_list_is_pinned_by_its_hash_and_a_changed_file_is_refused(tmp_path):
+    ties = tmp_path / "ties.csv"
+    ties.write_text("a,b\n" + "".join(f"{i},{(i + 1) % 50}\n" for i in range(50)))
+    scenario = tiny_scenario({"word_of_mouth.network": {"kind": "edge_list",
+                                                         "path": str(ties)}}, size=50)
+    pinned = hashlib.sha256(ties.read_bytes()).hexdigest()
+    assert scenario.word_of_mouth.network.sha256 == pinned
+    run = cxsim.run(cxsim.override(scenario, {"replicates": 2}), tmp_path / "run")
+    assert json.loads(run.scenario_json())["word_of_mouth"]["network"]["sha256"] == pinned
+    next(run.path.glob("kpis/*/replicate=1/part-0.parquet")).unlink()  # an unfinished task
+    ties.write_text(ties.read_text() + "0,25\n")
+    with pytest.raises(cxsim.RunError, match=r"cannot resume: word_of_mouth\.network\.sha256: "
+                       r".*ties\.csv: the file has changed"):
+        cxsim.resume(run.path)
+    with pytest.raises(cxsim.ScenarioError, match="the file has changed"):
+        cxsim.override(scenario, {"population.size": 50})  # the pin travels with the scenario
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n0,1\n")
+    moved = cxsim.override(scenario, {"word_of_mouth.network.path": str(other)})
+    assert moved.word_of_mouth.network.sha256 == hashlib.sha256(other.read_bytes()).hexdigest()

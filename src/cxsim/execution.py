@@ -51,7 +51,7 @@ from cxsim.results import (
     write_table,
 )
 from cxsim.scenario import Scenario, Strategy
-from cxsim.scenario_file import override
+from cxsim.scenario_file import file_problems, override
 from cxsim.sensitivity import DESIGNS as SENSITIVITY_DESIGNS
 from cxsim.strategies import BASELINE, canonical
 from cxsim.summary import (
@@ -333,8 +333,15 @@ def resume(
     """Finish an interrupted run: simulate only the tasks whose results are missing.
 
     Leftovers of interrupted writes are removed first. The result equals an uninterrupted run.
+    Raises :class:`RunError` when ``folder`` is not a run, or when a file the scenario names
+    (an edge list) is gone or has changed since the run started.
     """
     result = Run(folder)
+    problems = file_problems(result.scenario)  # the files it names unchanged (an edge list)
+    if problems:
+        raise RunError(f"{result.path}: cannot resume: " + "; ".join(
+            f"{p.dotted}: {p.message}" for p in problems) + "; put back the file the run "
+            "started with, or start a new run")
     for leftover in result.path.rglob("*.tmp"):
         leftover.unlink()
     missing = result.missing()

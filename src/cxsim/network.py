@@ -48,6 +48,7 @@ per flag). Generators work on whole arrays, never person by person:
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,6 +166,18 @@ class EdgeList(Strict):
         description="Probability that a tie is strong, when the file has no strong column "
         f"(default {DEFAULT_STRONG_SHARE}); not allowed when it has one.",
     )
+    sha256: Annotated[str, Field(pattern="^[0-9a-f]{64}$")] | None = Field(
+        default=None,
+        description="SHA-256 of the file's bytes (64 lowercase hex digits): the file must have "
+        "it. Filled in when a scenario file is read, so that a run's scenario.json pins the "
+        "file it ran with, and resuming refuses a file changed since.",
+    )
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the bytes of the file at ``path``, in hex."""
+    with path.open("rb") as file:
+        return hashlib.file_digest(file, "sha256").hexdigest()
 
 
 NetworkSpec = Annotated[
@@ -303,6 +316,9 @@ def build_network(spec: NetworkSpec, n: int, seed: int, base: Path | None = None
         path = Path(spec.path)
         if base is not None and not path.is_absolute():
             path = base / path
+        if spec.sha256 is not None and (found := file_sha256(path)) != spec.sha256:
+            raise NetworkError(f"{path}: the file has changed: its SHA-256 is {found}, the "
+                               f"scenario's {spec.sha256}", "sha256")
         a, b, strong = read_edge_list(path, n)
         if strong is not None and spec.strong_share is not None:
             raise NetworkError(f"{path}: the file has a strong column, so strong_share must not "
@@ -674,5 +690,6 @@ __all__ = [
     "WattsStrogatz",
     "build_network",
     "draw_degrees",
+    "file_sha256",
     "read_edge_list",
 ]

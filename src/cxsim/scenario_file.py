@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from cxsim.checks import strategy_worlds, world_problems
-from cxsim.network import NetworkError, build_network
+from cxsim.network import NetworkError, build_network, file_sha256
 from cxsim.problems import Problem, from_validation_error
 from cxsim.scenario import Scenario
 from cxsim.strategies import PatchError, set_path
@@ -212,14 +212,19 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
 
 
 def _anchor_files(data: dict[str, Any], base: Path | None) -> None:
-    """Make a relative edge-list path start from ``base`` (in place)."""
+    """Make a relative edge-list path start from ``base``, and pin the file by its SHA-256
+    unless the scenario gives one (in place)."""
     network = (data.get("word_of_mouth") or {}).get("network") if isinstance(
         data.get("word_of_mouth"), dict) else None
-    if base is None or not isinstance(network, dict) or network.get("kind") != "edge_list":
+    if not isinstance(network, dict) or network.get("kind") != "edge_list":
         return
     path = network.get("path")
-    if isinstance(path, str) and not Path(path).is_absolute():
-        network["path"] = str((base / path).resolve())
+    if not isinstance(path, str):
+        return
+    if base is not None and not Path(path).is_absolute():
+        network["path"] = path = str((base / path).resolve())
+    if "sha256" not in network and Path(path).is_file():
+        network["sha256"] = file_sha256(Path(path))
 
 
 def file_problems(scenario: Scenario) -> list[Problem]:
@@ -250,5 +255,9 @@ def override(scenario: Scenario, overrides: Iterable[str] | dict[str, Any]) -> S
             .removesuffix("\n...")
             for k, v in overrides.items()
         ]
-    text = yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
+    overrides = list(overrides)
+    data = scenario.model_dump(mode="json", by_alias=True)
+    if any(o.partition("=")[0].strip().startswith("word_of_mouth.network") for o in overrides):
+        data["word_of_mouth"]["network"].pop("sha256", None)  # pinned again, if a file
+    text = yaml.safe_dump(data, sort_keys=False)
     return parse_scenario(text, f"<scenario {scenario.name}>", overrides)
