@@ -9,12 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 import yaml
 
 from cxsim.execution import Run
-from cxsim.report import build_report
+from cxsim.report import BENDS, Obstacle, _bends, build_report
 
 SCENARIOS = sorted(Path("scenarios").glob("*.yaml"))
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -197,3 +198,27 @@ def test_a_sweep_s_report_says_which_design_point_its_sections_show(tmp_path):
         "touchpoints.shop.quality": {"values": [5.0, 9.0]}}}}, size=200, horizon_days=30)
     text = build_report(cxsim.run(scenario, out=tmp_path / "sweep", workers=1))
     assert "show design point 0 alone (touchpoints.shop.quality = 5.0)" in text
+
+
+def test_an_arrow_bends_around_the_circles_and_labels_in_its_way():
+    at = {"a": np.array([0.0, 0.0]), "m": np.array([200.0, 0.0]), "b": np.array([400.0, 0.0]),
+          "far": np.array([200.0, 300.0])}
+
+    def circle(n: str, radius: float) -> list[Obstacle]:
+        return [(at[n], 0.0, 0.0, radius)]
+
+    obstacles = {"a": circle("a", 10), "m": circle("m", 30), "b": circle("b", 10),
+                 "far": circle("far", 10)}
+    bends = _bends([("a", "b"), ("b", "a"), ("a", "far")], at, obstacles)
+    assert bends["a", "far"] == BENDS[0]  # nothing in the way: the gentlest bend
+    # the gentlest bend's curve passes 20 pixels from m's centre, inside its circle
+    assert abs(bends["a", "b"]) > BENDS[0] and bends["b", "a"] == bends["a", "b"]
+    # the bend taken clears m: its curve's middle lies half of rad × length to the side
+    assert abs(bends["a", "b"]) * 400 / 2 - 30 > 4
+    # without m's circle, m's label (a box 100 × 40 pixels): a positive bend of a → b goes to
+    # smaller y (arc3's control point is the middle + rad · (dy, −dx)), 20 pixels at the middle
+    def label_at(y: float) -> dict[str, list[Obstacle]]:
+        return {**obstacles, "m": [(at["m"] + (0, y), 50.0, 20.0, 0.0)]}
+
+    assert _bends([("a", "b")], at, label_at(20))["a", "b"] == BENDS[0]  # above: clear
+    assert _bends([("a", "b")], at, label_at(-30))["a", "b"] == -BENDS[0]  # below: go above

@@ -495,6 +495,9 @@ def _journey(run: Run, moments: pd.DataFrame | None) -> str:
                     + steps_table)
 
 
+LABEL_SIZE = 8.5  # points: the touchpoints' labels in the journey graph
+
+
 def _journey_graph(scenario: Scenario, flows: pd.Series, visits: pd.Series) -> Any:
     import networkx as nx
 
@@ -522,32 +525,84 @@ def _journey_graph(scenario: Scenario, flows: pd.Series, visits: pd.Series) -> A
     ax, key = axes[:, 0]
     nodes = list(graph.nodes)
     sizes = [area(visits.get(n, 0)) for n in nodes]
-    same = {(a, b) for a, b in graph.edges if round(position[a][0]) == round(position[b][0])}
-    for edges, bend in (([e for e in graph.edges if e not in same], 0.1), (list(same), 0.3)):
-        if edges:
-            widths = [width(graph.edges[e]["weight"]) for e in edges]
-            nx.draw_networkx_edges(graph, position, edgelist=edges, ax=ax, nodelist=nodes,
-                                   node_size=sizes, edge_color="#0072B2", alpha=0.6,
-                                   width=widths, arrowsize=[8 + 1.5 * w for w in widths],
-                                   connectionstyle=f"arc3,rad={bend}")
     nx.draw_networkx_nodes(graph, position, ax=ax, nodelist=nodes, node_size=sizes,
                            node_color=PALETTE[7], edgecolors="black", linewidths=0.8)
+    ax.set_xlim(-0.55, len(columns) - 0.45)
+    ax.set_ylim(-tallest / 2 - 0.15, tallest / 2 + 0.35)
+    labels = {tp: f"{tp}\n{visits.get(tp, 0):,} visits" + (
+        f", {int(flows.get((tp, tp), 0)):,} again" if flows.get((tp, tp), 0) else "")
+        for tp in nodes}
+    figure.get_layout_engine().execute(figure)  # the axes' final place: distances in pixels
+    at = {n: ax.transData.transform(position[n]) for n in nodes}
+    pixel = figure.dpi / 72  # pixels per point
+    obstacles: dict[str, list[Obstacle]] = {}
+    for n, size in zip(nodes, sizes, strict=True):
+        radius, lines = math.sqrt(size) / 2 * pixel, labels[n].splitlines()
+        # half the label's width and height, in points (a character about 0.6 of its size)
+        across, down = 0.3 * LABEL_SIZE * max(map(len, lines)), 0.6 * LABEL_SIZE * len(lines)
+        obstacles[n] = [(at[n], 0.0, 0.0, radius),  # the circle, then the label below it
+                        (at[n] - (0, radius + (down + 2) * pixel), across * pixel,
+                         down * pixel, 0.0)]
+    bends = _bends(list(graph.edges), at, obstacles)
+    for bend in sorted(set(bends.values())):
+        edges = [e for e, b in bends.items() if b == bend]
+        widths = [width(graph.edges[e]["weight"]) for e in edges]
+        nx.draw_networkx_edges(graph, position, edgelist=edges, ax=ax, nodelist=nodes,
+                               node_size=sizes, edge_color="#0072B2", alpha=0.6, width=widths,
+                               arrowsize=[8 + 1.5 * w for w in widths],
+                               connectionstyle=f"arc3,rad={bend}")
     for tp, (x, y) in position.items():
-        again = int(flows.get((tp, tp), 0))
-        label = f"{tp}\n{visits.get(tp, 0):,} visits" + (f", {again:,} again" if again else "")
-        ax.annotate(label, (x, y), xytext=(0, -math.sqrt(area(visits.get(tp, 0))) / 2 - 2),
-                    textcoords="offset points", ha="center", va="top", fontsize=8.5,
+        ax.annotate(labels[tp], (x, y), xytext=(0, -math.sqrt(area(visits.get(tp, 0))) / 2 - 2),
+                    textcoords="offset points", ha="center", va="top", fontsize=LABEL_SIZE,
                     bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
                           "edgecolor": "none", "alpha": 0.85})
     for x, stage in enumerate(columns):
         ax.text(x, tallest / 2 + 0.05, stage.replace("_", " "), ha="center", va="bottom",
                 fontweight="bold")
-    ax.set_xlim(-0.55, len(columns) - 0.45)
-    ax.set_ylim(-tallest / 2 - 0.15, tallest / 2 + 0.35)
     ax.axis("off")
     _journey_key(key, [(n, width(n)) for n in _key_values(largest) if len(flows)],
                  [(n, area(n)) for n in _key_values(most)])
     return figure
+
+
+BENDS = (0.1, -0.1, 0.2, -0.2, 0.3, -0.3, 0.45, -0.45, 0.6, -0.6)
+"""The bends an arrow may take (matplotlib's arc3 ``rad``: the curve's control point sits
+``rad`` × the arrow's length to the side of its middle), the gentlest first."""
+
+Obstacle = tuple[np.ndarray, float, float, float]
+"""What an arrow should pass clear of, in pixels: a box's centre, half width and half height,
+and a radius around it (a circle is a box of no size)."""
+
+
+def _bends(edges: list[tuple[str, str]], at: dict[str, np.ndarray],
+           obstacles: dict[str, list[Obstacle]], margin: float = 4.0
+           ) -> dict[tuple[str, str], float]:
+    """Each arrow's bend: the first of :data:`BENDS` whose curve from centre ``at[a]`` to
+    ``at[b]`` keeps ``margin`` pixels from the ``obstacles`` of every other node (its circle
+    and its label), else the one that keeps farthest from them. An arrow and its reverse take
+    the same bend, which puts them on opposite sides."""
+    t = np.linspace(0, 1, 25)[:, None]
+
+    def clearance(a: str, b: str, bend: float) -> float:
+        start, end = at[a], at[b]
+        dx, dy = end - start
+        control = (start + end) / 2 + bend * np.array([dy, -dx])  # as arc3 places it
+        curve = (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end
+        gaps = [np.hypot(*np.maximum(np.abs(curve - centre) - (width, height), 0).T).min()
+                - radius for n, found in obstacles.items() if n not in (a, b)
+                for centre, width, height, radius in found]
+        return min(gaps, default=math.inf)
+
+    bends: dict[tuple[str, str], float] = {}
+    for a, b in edges:
+        if (b, a) in bends:
+            bends[a, b] = bends[b, a]
+            continue
+        pair = [(a, b), (b, a)] if (b, a) in edges else [(a, b)]
+        worst = {bend: min(clearance(*e, bend) for e in pair) for bend in BENDS}
+        bends[a, b] = next((bend for bend in BENDS if worst[bend] > margin),
+                           max(BENDS, key=lambda bend: worst[bend]))
+    return bends
 
 
 def _journey_key(ax: Any, widths: list[tuple[int, float]], areas: list[tuple[int, float]]
