@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -25,6 +26,7 @@ import cxsim.execution
 from cxsim.execution import Run, compare
 from cxsim.progress import Progress
 from cxsim.results import TABLES
+from cxsim.summary import paired_differences
 from cxsim.testing import tiny_scenario
 
 SMALL = ["population.size=1500", "horizon_days=150"]
@@ -318,3 +320,14 @@ def test_an_edge_list_is_pinned_by_its_hash_and_a_changed_file_is_refused(tmp_pa
     other.write_text("a,b\n0,1\n")
     moved = cxsim.override(scenario, {"word_of_mouth.network.path": str(other)})
     assert moved.word_of_mouth.network.sha256 == hashlib.sha256(other.read_bytes()).hexdigest()
+
+
+def test_a_change_is_relative_only_to_a_positive_baseline():
+    kpis = pa.table({"strategy": ["baseline"] * 3 + ["better"] * 3, "replicate": [0, 1, 2] * 2,
+                     "profit": [-100.0, -120.0, -80.0, 50.0, 40.0, 60.0],
+                     "nps": [20.0, 22.0, 18.0, 25.0, 27.0, 23.0],
+                     "staff_cost": [0.0] * 6, "strategy_cost": [0.0] * 6})
+    rows = {r["kpi"]: r for r in paired_differences(kpis, ("profit", "nps")).to_pylist()}
+    assert math.isnan(rows["profit"]["relative"])  # from a loss of 100 to a profit of 50
+    assert rows["profit"]["difference"] == pytest.approx(150.0)
+    assert rows["nps"]["relative"] == pytest.approx(5.0 / 20.0)

@@ -138,6 +138,27 @@ def test_journeys_in_the_model_are_remembered_by_the_memory_rule(rule, long_is_b
     assert np.all((a_long > a_short) == long_is_better)
 
 
+@pytest.mark.parametrize("rule", ["peak_end", "mean", "recency"])
+def test_a_moment_of_importance_zero_leaves_no_trace_in_the_journey_s_memory(rule):
+    """A last moment of no weight is not the journey's end: the journey is remembered as
+    without it (with weight 1 it would be remembered differently)."""
+    common = {"perception.disconfirmation.rule": "linear", "perception.memory.rule": rule,
+              "perception.attitude.attitude_rate": 1.0,
+              "perception.attitude.expectation_rate": 0.0}
+    short = tiny_world({"t0": 6.0, "t1": 3.0}, {"t0": 1}, {"t0": {"t1": 1}}, ["t1"])
+    tail = {"stage": "post_purchase", "channel": "email", "p": "people", "quality": 9.0}
+
+    def attitude(world: dict, **changes: float) -> np.ndarray:
+        scenario = tiny_scenario({**world, **common, **changes}, size=10)
+        return simulate(scenario)["customers"].column("attitude").to_numpy()
+
+    longer = tiny_world({"t0": 6.0, "t1": 3.0, "t2": tail}, {"t0": 1},
+                        {"t0": {"t1": 1}, "t1": {"t2": 1}}, ["t2"])
+    assert np.array_equal(attitude(longer, **{"touchpoints.t2.importance": 0.0}),
+                          attitude(short))
+    assert not np.allclose(attitude(longer), attitude(short))
+
+
 # --------------------------------------------------------------------------------------------
 # asymmetric disconfirmation (Anderson & Sullivan 1993)
 

@@ -42,6 +42,8 @@ class JourneyGraph:
     personalised: bool = field(init=False)  # any touchpoint personalised
     strained: bool = field(init=False)  # any touchpoint with a capacity
     weighted: bool = field(init=False)  # any importance other than 1
+    forgotten: np.ndarray = field(init=False)  # (touchpoints,) bool: importance 0, not remembered
+    forgets: bool = field(init=False)  # any touchpoint forgotten
     priced: bool = field(init=False)  # any price premium
     prevents: bool = field(init=False)  # any problems prevented by a proactive action
     entry_cumulative: tuple[np.ndarray, np.ndarray] = field(init=False)  # first, returning
@@ -67,6 +69,8 @@ class JourneyGraph:
         object.__setattr__(self, "personalised", bool(self.personalisation.any()))
         object.__setattr__(self, "strained", bool(np.isfinite(self.capacity).any()))
         object.__setattr__(self, "weighted", bool((self.importance != 1).any()))
+        object.__setattr__(self, "forgotten", self.importance == 0)
+        object.__setattr__(self, "forgets", bool(self.forgotten.any()))
         object.__setattr__(self, "priced", bool(self.price_premium.any()))
         object.__setattr__(self, "prevents", bool(self.prevented.any()))
         object.__setattr__(self, "entry_cumulative", (np.cumsum(self.entry_weights),

@@ -317,7 +317,7 @@ class JourneyModel(mesa.Model):
                 self.streams.key("complain"), serial, day)
             self.today.problems += problems
             self.today.complaints += complaints
-        self.remember(who, felt, left_out=complains)
+        self.remember(who, felt, left_out=complains, tp=tp)
         reviews = world.scenario.reviews  # first-timers reading the rating expect more or less
         return p.enter(who, tp, quality, day, graph,
                        reviews.expectation_influence * (self.rating - reviews.initial_rating))
@@ -365,7 +365,7 @@ class JourneyModel(mesa.Model):
         kept for the moments table. Returns the felt values."""
         expectation = self.people.expectation[who]
         felt = self.feel(tp, quality, expectation)
-        self.remember(who, felt)
+        self.remember(who, felt, tp=tp)
         self.keep_moments(who, tp, quality, expectation, felt, None, wait)
         return felt
 
@@ -408,11 +408,15 @@ class JourneyModel(mesa.Model):
             felt *= graph.importance[tp]
         return felt
 
-    def remember(self, who: np.ndarray, felt: np.ndarray,
-                 left_out: np.ndarray | None = None) -> None:
+    def remember(self, who: np.ndarray, felt: np.ndarray, left_out: np.ndarray | None = None,
+                 tp: np.ndarray | None = None) -> None:
         """Fold moments ``felt`` into the journey memory of customers ``who``, but of those
-        ``left_out`` (a mask over ``who``)."""
-        memory, (rule, params) = self.world.memory, self.world.memory_rule
+        ``left_out`` (a mask over ``who``) and those at touchpoints ``tp`` of importance 0: a
+        moment of no weight in memory leaves no trace there (it is not the journey's end)."""
+        memory, (rule, params), graph = self.world.memory, self.world.memory_rule, self.world.graph
+        if tp is not None and graph.forgets:
+            forgotten = graph.forgotten[tp]
+            left_out = forgotten if left_out is None else left_out | forgotten
         if rule:
             first, second = (self.people.memory[name] for name in memory.state)
             compiled_remember(rule, params, first, second, who, felt,

@@ -437,7 +437,9 @@ def _over_time(run: Run) -> str:
             "within replicates. " if compared else "")
     caption = (f"{rows}Lines: means over replicates; bands: the range of the replicates. NPS "
                f"is that of the day's finished journeys, smoothed by a {MONTH}-day rolling "
-               "mean.")
+               "mean: the customers still coming back. The NPS of the answer above is another "
+               "measure: the last score of every customer at the end, those who churned "
+               "included, so it is usually lower.")
     return _section("time", "Loyalty over time",
                     _embed(figure, "active customers, NPS and attitude per day", caption))
 

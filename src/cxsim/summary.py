@@ -62,7 +62,8 @@ def paired_differences(
                 "baseline": float(a.mean()) if pairs else math.nan,
                 "value": float(b.mean()) if pairs else math.nan,
                 "difference": mean, "ci_low": low, "ci_high": high,
-                "relative": mean / abs(a.mean()) if pairs and a.mean() != 0 else math.nan,
+                # a change relative to a loss or a negative NPS reads wrongly: none
+                "relative": mean / a.mean() if pairs and a.mean() > 0 else math.nan,
                 "excludes_zero": bool(low > 0 or high < 0),
                 "strategy_cost": cost,
                 "return_on_cost": gain / cost if cost > 0 else math.nan,
