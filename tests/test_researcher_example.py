@@ -53,3 +53,27 @@ def test_the_documented_command_line_runs(tmp_path):
         capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert "personalised_welcome" in done.stdout
+
+
+def test_resuming_without_the_rule_s_module_is_refused_not_skipped(tmp_path):
+    out = tmp_path / "run"
+    rule = "--set=perception.memory={rule: 'my_rules:EndWeightedMemory', end_weight: 0.7}"
+    small = ["--set", "population.size=300", "--set", "horizon_days=20", "--replicates", "2"]
+
+    def cli(*args: str, path: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cxsim.cli", *args], capture_output=True,
+                              text=True, env={"PYTHONPATH": path, "PATH": ""}, check=False)
+
+    done = cli("run", "scenarios/hotel.yaml", rule, *small, "--out", str(out), "-q",
+               path=str(EXAMPLES))
+    assert done.returncode == 0, done.stderr
+    next(out.glob("kpis/strategy=faster_checkin/replicate=1/part-0.parquet")).unlink()
+    status = cli("status", str(out), path="")
+    assert status.returncode == 2 and "my_rules" in status.stderr, status.stderr
+    resumed = cli("run", "--resume", str(out), path="")
+    assert resumed.returncode == 1, resumed.stdout
+    assert "cannot resume: perception.memory.rule" in resumed.stderr
+    assert "my_rules" in resumed.stderr and "Traceback" not in resumed.stderr
+    finished = cli("run", "--resume", str(out), "-q", path=str(EXAMPLES))
+    assert finished.returncode == 0, finished.stderr
+    assert out.joinpath("kpis/strategy=faster_checkin/replicate=1/part-0.parquet").is_file()

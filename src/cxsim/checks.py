@@ -23,7 +23,7 @@ from cxsim.network import (
     draw_degrees,
     read_edge_list,
 )
-from cxsim.problems import Problem, from_validation_error
+from cxsim.problems import Problem, from_validation_error, unknown
 from cxsim.queues import weekly_servers
 from cxsim.rules import RuleError, make_rule
 from cxsim.scenario import RuleSpec, Scenario
@@ -80,7 +80,7 @@ def service_problems(scenario: Scenario) -> list[Problem]:
 
     def care_at(path: tuple[Any, ...], tp: str) -> bool:
         if tp not in known:
-            problems.append(Problem(path, f"unknown touchpoint {tp!r}"))
+            problems.append(Problem(path, unknown("touchpoint", tp, known)))
         elif known[tp].care is None:
             problems.append(Problem(path, f"{tp!r} has no care section (servers, ...): "
                                     "customers cannot contact it"))
@@ -171,7 +171,8 @@ def _matches(pattern: list[str], path: tuple[Any, ...]) -> bool:
 def warnings(scenario: Scenario) -> list[str]:
     """What is valid but probably not meant: strategies that start after the horizon,
     visitors arriving at a staffed touchpoint of the journey while nobody is on duty (they
-    would wait until the next opening), a contact channel nobody ever answers, a word-of-mouth
+    would wait until the next opening), a contact channel nobody ever answers, contacts made
+    while no contact line is open, a word-of-mouth
     rate that does not apply to the population's network, people an edge list ties to nobody,
     and whole-number fields in a Morris sweep."""
     found = [f"warning: strategy {name} starts on day {s.from_day}, after the horizon "
@@ -181,18 +182,23 @@ def warnings(scenario: Scenario) -> list[str]:
     for name, tp in scenario.touchpoints.items():
         if tp.care is None or name not in visited:
             continue
-        closed = (weekly_servers(tp.care.servers).reshape(7, 24) == 0).any(axis=0)
-        hours = [h for h in range(24) if tp.care.visit_hours[h] > 0 and closed[h]]
+        hours = _closed_hours(tp.care.visit_hours, [tp.care.servers])
         if hours:
-            shown = ", ".join(f"{h}:00" for h in hours[:6]) + (" ..." if len(hours) > 6 else "")
             found.append(f"warning: touchpoints.{name}.care.visit_hours: visitors arrive at "
-                         f"{shown} when no server is on duty (on some day of the week); they "
+                         f"{hours} when no server is on duty (on some day of the week); they "
                          "wait until the next opening")
-    for name in scenario.service.contact:
-        tp = scenario.touchpoints.get(name)
-        if tp is not None and tp.care is not None and not weekly_servers(tp.care.servers).any():
+    lines = {name: tp.care.servers for name in scenario.service.contact
+             if (tp := scenario.touchpoints.get(name)) is not None and tp.care is not None}
+    for name, servers in lines.items():
+        if not weekly_servers(servers).any():
             found.append(f"warning: touchpoints.{name}.care.servers: nobody is ever on duty, so "
                          "every contact made there is abandoned")
+    hours = _closed_hours(scenario.service.hours, list(lines.values())) if lines else ""
+    if hours:
+        found.append(f"warning: service.hours: contacts are made at {hours} when no line of "
+                     "service.contact is open (on some day of the week); they wait for the next "
+                     "opening, and those less patient than that give up: staff a line then, or "
+                     "move those hours' weight")
     talk, mixed = scenario.word_of_mouth, isinstance(scenario.word_of_mouth.network, FullyMixed)
     if not mixed and talk.imitation_per_day > 0:
         found.append("warning: word_of_mouth.imitation_per_day applies to a fully mixed "
@@ -208,6 +214,18 @@ def warnings(scenario: Scenario) -> list[str]:
                   "sweep the field as a continuous range, or use a grid"
                   for path, parameter in sweep.parameters.items() if parameter.integer]
     return found
+
+
+def _closed_hours(arrivals: list[float], servers: list[Any]) -> str:
+    """The hours of the day (shown, at most six) in which ``arrivals`` has weight but none of
+    the lines staffed by ``servers`` (each a care section's servers) is open on some day of
+    the week; empty if there are none."""
+    open_ = np.zeros((7, 24), dtype=bool)
+    for line in servers:
+        open_ |= weekly_servers(line).reshape(7, 24) > 0
+    closed = (~open_).any(axis=0)
+    hours = [h for h in range(24) if arrivals[h] > 0 and closed[h]]
+    return ", ".join(f"{h}:00" for h in hours[:6]) + (" ..." if len(hours) > 6 else "")
 
 
 UNTIED_SHARE = 0.1  # warn when more than this share of people have no tie in the network

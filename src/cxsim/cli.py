@@ -37,6 +37,7 @@ from cxsim.execution import (
 from cxsim.problems import unknown
 from cxsim.progress import Progress
 from cxsim.results import KPI_SCHEMA
+from cxsim.rules import RuleError
 from cxsim.scenario import Scenario, scenario_json_schema
 from cxsim.scenario_file import ScenarioError, load_scenario
 from cxsim.sensitivity import DESIGNS as SENSITIVITY_DESIGNS
@@ -428,6 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (RunError, SensitivityError, SweepError) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except RuleError as error:  # a rule that fails during a run
+        print(f"error: a rule failed: {error}", file=sys.stderr)
         return 1
     except _StoppedError as stopped:
         print(f"\nerror: {stopped}", file=sys.stderr)

@@ -51,7 +51,7 @@ from cxsim.results import (
     write_table,
 )
 from cxsim.scenario import Scenario, Strategy
-from cxsim.scenario_file import file_problems, override
+from cxsim.scenario_file import ScenarioError, override, scenario_problems
 from cxsim.sensitivity import DESIGNS as SENSITIVITY_DESIGNS
 from cxsim.strategies import BASELINE, canonical
 from cxsim.summary import (
@@ -76,7 +76,9 @@ StrategyWorld = tuple[Scenario, Strategy] | None
 def prepare(scenario: Scenario) -> tuple[dict[str, StrategyWorld], list[str]]:
     """Every strategy's world (the baseline first) and every channel of the run, worked out
     once (the channels of all strategies give all of a run's tables one schema)."""
-    worlds, _ = strategy_worlds(scenario)
+    worlds, problems = strategy_worlds(scenario)
+    if problems:  # a scenario read back from a run (its rule's module gone, say)
+        raise ScenarioError([f"{p.dotted}: {p.message}" for p in problems])
     strategies: dict[str, StrategyWorld] = {BASELINE: None}
     strategies.update({name: (world, scenario.strategies[name]) for name, world in worlds.items()})
     channels = [c for w in [scenario, *worlds.values()] for c in w.channels()]
@@ -333,15 +335,17 @@ def resume(
     """Finish an interrupted run: simulate only the tasks whose results are missing.
 
     Leftovers of interrupted writes are removed first. The result equals an uninterrupted run.
-    Raises :class:`RunError` when ``folder`` is not a run, or when a file the scenario names
-    (an edge list) is gone or has changed since the run started.
+    Raises :class:`RunError` when ``folder`` is not a run, or when its scenario no longer
+    checks out: a file it names (an edge list) gone or changed since the run started, a rule's
+    module that cannot be imported.
     """
     result = Run(folder)
-    problems = file_problems(result.scenario)  # the files it names unchanged (an edge list)
+    problems = scenario_problems(result.scenario)  # files unchanged, rules importable
     if problems:
         raise RunError(f"{result.path}: cannot resume: " + "; ".join(
-            f"{p.dotted}: {p.message}" for p in problems) + "; put back the file the run "
-            "started with, or start a new run")
+            f"{p.dotted}: {p.message}" for p in problems) + " (the run's scenario is checked "
+            "again: put back what it ran with, a file or a rule's module on the path, or start "
+            "a new run)")
     for leftover in result.path.rglob("*.tmp"):
         leftover.unlink()
     missing = result.missing()

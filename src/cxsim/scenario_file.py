@@ -186,9 +186,7 @@ def parse_scenario(
     except ValidationError as error:
         problems = from_validation_error(error, Scenario, located.data)
     else:
-        problems = file_problems(scenario) + world_problems(scenario)
-        if not problems:
-            problems = strategy_worlds(scenario)[1] + sweep_problems(scenario)
+        problems = scenario_problems(scenario)
     lines += [located.locate(p) for p in problems]
     if lines:
         raise ScenarioError(lines)
@@ -225,6 +223,14 @@ def _anchor_files(data: dict[str, Any], base: Path | None) -> None:
         network["path"] = path = str((base / path).resolve())
     if "sha256" not in network and Path(path).is_file():
         network["sha256"] = file_sha256(Path(path))
+
+
+def scenario_problems(scenario: Scenario) -> list[Problem]:
+    """What the schema cannot tell of a valid ``scenario``: the files it names, the checks
+    across its fields and rules (:func:`cxsim.checks.world_problems`), then, if those pass,
+    its strategies' patched worlds and its sweep."""
+    problems = file_problems(scenario) + world_problems(scenario)
+    return problems or strategy_worlds(scenario)[1] + sweep_problems(scenario)
 
 
 def file_problems(scenario: Scenario) -> list[Problem]:
