@@ -16,7 +16,7 @@ from cxsim import simulate
 from cxsim.checks import warnings
 from cxsim.queues import ServiceQueue, erlang_a, erlang_c, weekly_servers
 from cxsim.scenario import Scenario
-from cxsim.scenario_file import override
+from cxsim.scenario_file import ScenarioError, override
 from cxsim.summary import overloaded_lines, paired_differences
 from cxsim.testing import call_centre, tiny_scenario, tiny_world
 
@@ -471,3 +471,25 @@ def test_a_contact_line_nobody_ever_answers_is_warned_about():
     found = warnings(unstaffed)
     assert len(found) == 1 and "touchpoints.phone.care.servers" in found[0]
     assert "abandoned" in found[0]
+
+
+def test_contacts_made_while_no_contact_line_is_open_are_warned_about():
+    always = call_centre(1, arrivals_per_minute=0.1, handling_minutes=1.0, days=1)
+    days_only = override(always, {"touchpoints.phone.care.servers": [0] * 8 + [1] * 14 + [0] * 2})
+    assert not [w for w in warnings(always) if "service.hours" in w]
+    found = [w for w in warnings(days_only) if "service.hours" in w]
+    assert len(found) == 1 and "0:00, 1:00" in found[0] and "8:00" not in found[0]
+    daytime_calls = override(days_only, {"service.hours": [0] * 9 + [1] * 12 + [0] * 3})
+    assert not [w for w in warnings(daytime_calls) if "service.hours" in w]
+    with_a_night_line = override(days_only, {
+        "touchpoints.night": {"stage": "service", "channel": "chat", "p": "people",
+                              "quality": 7.0, "care": {"servers": [1] * 8 + [0] * 14 + [1] * 2}},
+        "service.contact": {"phone": 1, "night": 1}})
+    assert not [w for w in warnings(with_a_night_line) if "service.hours" in w]
+
+
+def test_a_misspelt_care_touchpoint_gets_a_hint():
+    scenario = call_centre(1, arrivals_per_minute=0.1, handling_minutes=1.0, days=1)
+    with pytest.raises(ScenarioError, match=r"service\.contact\.phon.*unknown touchpoint 'phon'; "
+                       r"did you mean 'phone'\?"):
+        override(scenario, {"service.contact": {"phon": 1}})

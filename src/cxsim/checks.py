@@ -193,7 +193,8 @@ def warnings(scenario: Scenario) -> list[str]:
         if not weekly_servers(servers).any():
             found.append(f"warning: touchpoints.{name}.care.servers: nobody is ever on duty, so "
                          "every contact made there is abandoned")
-    hours = _closed_hours(scenario.service.hours, list(lines.values())) if lines else ""
+    staffed = [servers for servers in lines.values() if weekly_servers(servers).any()]
+    hours = _closed_hours(scenario.service.hours, staffed) if staffed else ""
     if hours:
         found.append(f"warning: service.hours: contacts are made at {hours} when no line of "
                      "service.contact is open (on some day of the week); they wait for the next "
