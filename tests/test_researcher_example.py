@@ -77,3 +77,17 @@ def test_resuming_without_the_rule_s_module_is_refused_not_skipped(tmp_path):
     finished = cli("run", "--resume", str(out), "-q", path=str(EXAMPLES))
     assert finished.returncode == 0, finished.stderr
     assert out.joinpath("kpis/strategy=faster_checkin/replicate=1/part-0.parquet").is_file()
+
+
+def test_a_test_that_pins_a_rule_leaves_the_researcher_s_override_of_it_out(monkeypatch):
+    monkeypatch.setenv("CXSIM_TEST_SET", "perception.memory={rule: 'my_rules:EndWeightedMemory', "
+                       "end_weight: 0.7};perception.attitude.rule=my_rules:EndWeightedMemory")
+    with pytest.raises(ScenarioError, match="is not a AttitudeUpdate rule"):
+        tiny_scenario()  # the researcher's overrides apply where nothing pins them
+    pinned = tiny_scenario({"perception.memory.rule": "mean",
+                            "perception.attitude.attitude_rate": 1.0})
+    assert pinned.perception.memory.rule == "mean"
+    assert pinned.perception.attitude.rule == "exponential"
+    monkeypatch.setenv("CXSIM_TEST_SET", "perception.memory={rule: 'my_rules:EndWeightedMemory', "
+                       "end_weight: 0.7}")
+    assert tiny_scenario().perception.memory.rule == "my_rules:EndWeightedMemory"

@@ -28,6 +28,7 @@ from cxsim.rules import (
     compiled_remember,
 )
 from cxsim.scenario_file import ScenarioError
+from cxsim.testing import tiny_scenario
 
 RNG = np.random.default_rng(20261202)
 
@@ -143,3 +144,62 @@ def test_a_rule_error_raised_in_a_worker_reaches_the_parent_whole():
     assert again.problems == error.problems
     bad_file = ScenarioError(["x.yaml:3:1: name: required field is missing", "x.yaml:4:1: y"])
     assert pickle.loads(pickle.dumps(bad_file)).lines == bad_file.lines
+
+
+BROKEN_RULES = '''
+import numpy as np
+from cxsim.rules import Disconfirmation, Loyalty, MeanMemory
+
+
+class EveryoneRecalled(MeanMemory):  # the whole population's array, not the batch's
+    def recall(self, memory, who):
+        return memory["total"] / np.maximum(memory["count"], 1)
+
+
+class NoChance(Loyalty):
+    def recommend(self, attitude, noise):
+        return np.full(len(attitude), 8)
+
+    def return_probability(self, attitude):
+        return np.full(len(attitude), np.nan)
+
+
+class Scores(NoChance):
+    def recommend(self, attitude, noise):
+        return np.full(len(attitude), 8.9)
+
+    def return_probability(self, attitude):
+        return np.full(len(attitude), 0.5)
+
+
+class InPlace(Disconfirmation):
+    def felt_value(self, quality, expectation):
+        quality -= 7.0
+        return quality
+
+
+class Raises(Disconfirmation):
+    def felt_value(self, quality, expectation):
+        return quality[len(quality) + 5]  # a bug: IndexError
+'''
+
+
+@pytest.mark.parametrize(("slot", "rule", "message"), [
+    ("perception.memory", "EveryoneRecalled",
+     r"perception\.memory: broken_rules:EveryoneRecalled\.recall returned an array of shape "
+     r"\(200,\) for \d+ customers"),
+    ("loyalty", "NoChance", r"loyalty: broken_rules:NoChance\.return_probability returned nan "
+     r"for \d+ of \d+ customers, where finite numbers within \[0, 1\] are expected"),
+    ("loyalty", "Scores", r"Scores\.recommend returned 8\.9 .* whole numbers within \[0, 10\]"),
+    ("perception.disconfirmation", "InPlace",
+     r"InPlace\.felt_value raised ValueError: .*read-only"),
+    ("perception.disconfirmation", "Raises",
+     r"Raises\.felt_value raised IndexError: index \d+ is out of bounds"),
+])
+def test_a_researcher_s_rule_that_returns_the_wrong_thing_is_named(tmp_path, monkeypatch, slot,
+                                                                   rule, message):
+    (tmp_path / "broken_rules.py").write_text(BROKEN_RULES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scenario = tiny_scenario({f"{slot}.rule": f"broken_rules:{rule}"}, size=200, horizon_days=5)
+    with pytest.raises(RuleError, match=message):
+        simulate(scenario)

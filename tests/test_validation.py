@@ -1,7 +1,10 @@
 """Validation: the simulation against closed forms and published regularities.
 
 Each test derives its tolerance from the sample size (a few standard errors) and uses fixed seeds.
-These are the tests a researcher runs after changing a rule.
+A researcher runs them with a rule of their own in place (``CXSIM_TEST_SET``, docs/rules.md) to
+check that the closed forms around it still hold; a slot's own regularity (peak–end, loss
+aversion) is tested for the built-in rule it was derived for, so a new rule needs a test of its
+own for that.
 """
 
 from __future__ import annotations

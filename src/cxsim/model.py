@@ -403,7 +403,8 @@ class JourneyModel(mesa.Model):
         graph, (rule, params) = self.world.graph, self.world.felt_rule
         if rule:
             return _felt(rule, params, quality, expectation, graph.importance, tp)
-        felt = self.world.disconfirmation.felt_value(quality, expectation)
+        felt = self.world.disconfirmation.call("felt_value", quality, expectation,
+                                               size=len(quality))
         if graph.weighted:
             felt *= graph.importance[tp]
         return felt
@@ -424,7 +425,7 @@ class JourneyModel(mesa.Model):
             return
         if left_out is not None:
             who, felt = who[~left_out], felt[~left_out]
-        memory.remember(self.people.memory, who, felt)
+        memory.call("remember", self.people.memory, who, felt)
 
     def recall(self, who: np.ndarray) -> np.ndarray:
         """The journey memory's evaluation of the journeys of customers ``who``."""
@@ -432,7 +433,7 @@ class JourneyModel(mesa.Model):
         if rule:
             first, second = (self.people.memory[name] for name in memory.state)
             return compiled_recall(rule, params, first, second, who)
-        return memory.recall(self.people.memory, who)
+        return memory.call("recall", self.people.memory, who, size=len(who))
 
     def serve(self) -> None:
         """Complaints, repeat contacts and escalations reach care touchpoints and queue there;
@@ -557,8 +558,9 @@ class JourneyModel(mesa.Model):
                                          p.expectation, p.journey_quality, p.journey_moments)
         else:
             mean_quality = p.journey_quality[who] / np.maximum(p.journey_moments[who], 1)
-            attitude, p.expectation[who] = self.world.attitude.update(
-                p.attitude[who], p.expectation[who], evaluation, mean_quality)
+            attitude, p.expectation[who] = self.world.attitude.call(
+                "update", p.attitude[who], p.expectation[who], evaluation, mean_quality,
+                size=len(who))
         p.set_attitude(who, attitude)
 
     def recommend(self, who: np.ndarray) -> np.ndarray:
@@ -567,7 +569,8 @@ class JourneyModel(mesa.Model):
         noise = self.streams.normal("recommend", who, serial=p.journeys[who])
         if rule:
             return _recommend(rule, params, who, p.attitude, noise)
-        return self.world.loyalty.recommend(p.attitude[who], noise)
+        return self.world.loyalty.call("recommend", p.attitude[who], noise, size=len(who),
+                                       within=(0, 10), whole=True)
 
     def return_probability(self, who: np.ndarray) -> np.ndarray:
         """The chance of customers ``who`` to come back for another journey, by the loyalty
@@ -575,7 +578,8 @@ class JourneyModel(mesa.Model):
         p, (rule, params) = self.people, self.world.loyalty_rule
         if rule:
             return _return_probability(rule, params, who, p.attitude)
-        return self.world.loyalty.return_probability(p.attitude[who])
+        return self.world.loyalty.call("return_probability", p.attitude[who], size=len(who),
+                                       within=(0, 1))
 
     def lose(self, who: np.ndarray) -> None:
         """Prospects whose first journey ended without a purchase (they bought elsewhere): not

@@ -18,6 +18,7 @@ the method, and put its equation and source in its docstring (see ``docs/rules.m
 from __future__ import annotations
 
 import importlib
+import math
 from multiprocessing import parent_process
 from typing import Any, ClassVar
 
@@ -53,6 +54,34 @@ class Rule:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
 
+    def call(self, method: str, *arrays: Any, size: int | None = None,
+             within: tuple[float, float] = (-math.inf, math.inf), whole: bool = False) -> Any:
+        """``method`` of this rule on ``arrays`` (numpy arrays seen read-only, so that a rule
+        cannot change the model's; a dict of arrays, a journey memory's state, stays
+        writable), checked: what it returns (each array of a tuple) must be ``size`` finite
+        numbers ``within`` the bounds, ``whole`` numbers if asked. Raises :class:`RuleError`
+        naming the rule and the method when it raises or returns anything else. For a rule
+        that runs as numpy (a researcher's); a built-in rule runs compiled."""
+        name, slot = f"{type(self).__module__}:{type(self).__qualname__}.{method}", (self.slot,)
+        try:
+            result = getattr(self, method)(*(_read_only(a) for a in arrays))
+        except RuleError:
+            raise
+        except Exception as error:
+            raise RuleError([Problem(slot, f"{name} raised {type(error).__name__}: "
+                             f"{error}")]) from error
+        if size is not None:
+            for part in result if isinstance(result, tuple) else (result,):
+                wrong = _wrong_output(part, size, within, whole)
+                if wrong:
+                    raise RuleError([Problem(slot, f"{name} returned {wrong}")])
+        return result
+
+    @property
+    def slot(self) -> str:
+        """The scenario's field that chooses a rule of this kind."""
+        return "loyalty" if self.kind == "loyalty" else f"perception.{self.kind}"
+
     def compiled_form(self) -> tuple[int, np.ndarray]:
         """The rule's number in its kind's compiled form and its parameters (in the order of
         its ``Params`` fields), for the model's compiled passes; number 0 when it has none,
@@ -64,6 +93,33 @@ class Rule:
             return 0, np.empty(0)
         return owner.compiled, np.array([float(getattr(self.params, name))
                                          for name in owner.Params.model_fields])
+
+
+def _read_only(value: Any) -> Any:
+    if not isinstance(value, np.ndarray):
+        return value
+    view = value.view()
+    view.flags.writeable = False
+    return view
+
+
+def _wrong_output(values: Any, size: int, within: tuple[float, float], whole: bool) -> str:
+    """What is wrong with a rule's output ``values`` for a batch of ``size``; empty if none."""
+    values = np.asarray(values)
+    if values.shape != (size,):
+        return f"an array of shape {values.shape} for {size} customers (one number each)"
+    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype,
+                                                                     np.complexfloating):
+        return f"values of type {values.dtype}, not numbers"
+    bad = ~np.isfinite(values) | (values < within[0]) | (values > within[1])
+    if whole:
+        bad |= values != np.round(values)
+    if not bad.any():
+        return ""
+    expected = ("whole" if whole else "finite") + " numbers" + (
+        f" within [{within[0]:g}, {within[1]:g}]" if np.isfinite(within).any() else "")
+    return (f"{values[bad][0].item()!r} for {int(bad.sum())} of {size} customers, where "
+            f"{expected} are expected")
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ by dotted path to change it, e.g. ``tiny_scenario({"touchpoints.shop.quality": 9
 A researcher can run the validation tests with a rule of their own in every tiny scenario that
 does not pin that rule, by listing overrides in the ``CXSIM_TEST_SET`` environment variable
 (separated by ``;``), e.g. ``CXSIM_TEST_SET="perception.memory.rule=my_rules:EndWeightedMemory"
-pytest tests/test_validation.py``.
+pytest tests/test_validation.py``. A tiny scenario whose changes touch a rule's field (its
+``rule`` or one of its parameters, e.g. ``perception.attitude.attitude_rate``) pins that rule:
+the overrides under that field are left out there.
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ def tiny_world(touchpoints: dict[str, float | dict[str, Any]], entries: dict[str
     }
 
 
+RULE_SLOTS = ("perception.disconfirmation", "perception.memory", "perception.attitude",
+              "loyalty")
+"""The scenario fields that choose a rule: a test that changes one (its rule or a parameter)
+pins it, and ``CXSIM_TEST_SET`` leaves it alone."""
+
+
+def _under(path: str, slot: str) -> bool:
+    return path == slot or path.startswith(f"{slot}.")
+
+
 def tiny_scenario(changes: dict[str, Any] | None = None, size: int = 1000,
                   horizon_days: int = 1) -> Scenario:
     """A minimal valid scenario, changed by dotted paths (see :func:`cxsim.override`)."""
@@ -51,7 +63,10 @@ def tiny_scenario(changes: dict[str, Any] | None = None, size: int = 1000,
         },
         **tiny_world({"shop": 7.0}, {"shop": 1}, {}, ["shop"]),
     })
-    researcher = [o for o in os.environ.get("CXSIM_TEST_SET", "").split(";") if o.strip()]
+    pinned = [slot for slot in RULE_SLOTS
+              if any(key == slot or key.startswith(f"{slot}.") for key in changes or {})]
+    researcher = [o for o in os.environ.get("CXSIM_TEST_SET", "").split(";") if o.strip()
+                  and not any(_under(o.partition("=")[0].strip(), slot) for slot in pinned)]
     if researcher:
         base = override(base, researcher)
     return override(base, changes or {})
