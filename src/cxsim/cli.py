@@ -248,10 +248,13 @@ def _run(args: argparse.Namespace) -> int:
     print(result.summary())
     tables = ", ".join(sorted(p.name for p in result.path.iterdir() if p.is_dir()))
     sweep = result.scenario.sweep
-    then = (f"cxsim report {result.path}" if sweep is None and not result.scenario.strategies
-            else f"cxsim compare {result.path}" if sweep is None else
-            f"cxsim sensitivity {result.path} --kpi nps" if sweep.design in SENSITIVITY_DESIGNS
-            else "read the kpis table by point")
+    if sweep is not None:
+        then = (f"cxsim sensitivity {result.path} --kpi nps"
+                if sweep.design in SENSITIVITY_DESIGNS else "read the kpis table by point")
+    else:
+        report = "" if args.report else f"cxsim report {result.path} (an HTML story of the run)"
+        compare = f"cxsim compare {result.path}" if result.scenario.strategies else ""
+        then = ", ".join(filter(None, [report, compare])) or "open the report"
     print(f"\nResults: {result.path}  (tables {tables}; see docs/results.md; then: {then})")
     if (result.path / "queues").is_dir():
         for warning in overloaded_lines(result.table("queues")):
@@ -349,7 +352,8 @@ def _status(args: argparse.Namespace) -> int:
     result = Run(args.run)
     tasks, missing = result.tasks(), result.missing()
     print(f"{result.path}: {_describe(result.scenario)}, seed {result.scenario.seed}")
-    print(f"{len(tasks) - len(missing)} of {len(tasks)} tasks done")
+    print(f"{len(tasks) - len(missing)} of {len(tasks)} task{'s' if len(tasks) != 1 else ''} "
+          "done")
     if missing:
         shown = ", ".join(f"{t.strategy}/{t.replicate}" for t in missing[:12])
         more = f" and {len(missing) - 12} more" if len(missing) > 12 else ""
