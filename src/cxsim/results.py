@@ -301,9 +301,8 @@ def queues_table(model: JourneyModel) -> pa.Table:
 def service_figures(model: JourneyModel) -> dict[str, float | int]:
     """The service KPIs: complaints and silence, resolution, waits, abandonment, cost to serve.
 
-    complaint_rate = complaints / problems; silent_dissatisfied_rate = customers (a journey
-    finished, as for the other KPIs) who had a problem and never complained / customers who
-    had a problem; silent_churn_share = churned
+    complaint_rate = complaints / problems; silent_dissatisfied_rate = people who had a
+    problem and never complained / people who had a problem; silent_churn_share = churned
     customers who had a problem and never complained / churned customers; first-contact
     resolution = solved first contacts / answered first contacts; waits over served contacts;
     service level = contacts answered within their touchpoint's target (answer_within_minutes,
@@ -314,7 +313,7 @@ def service_figures(model: JourneyModel) -> dict[str, float | int]:
     cost to serve = staff + contacts + proactive actions (follow-ups, prevention).
     """
     desk, p = model.service, model.people
-    had = (desk.problems > 0) & (p.journeys > 0)  # customers: a journey finished
+    had = desk.problems > 0  # first-timers whose journey an open complaint holds included
     silent = had & (desk.complaints == 0)
     churned = p.status == Status.CHURNED
     waits = np.concatenate(desk.waits) if desk.waits else np.empty(0)
