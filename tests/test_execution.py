@@ -225,6 +225,19 @@ def test_compare_pairs_two_runs_only_when_their_worlds_agree(serial_run, tmp_pat
                "--seed", "5", *[a for s in SMALL for a in ("--set", s)]).returncode == 0
     table = compare(Run(serial_run), Run(other))
     assert "B:faster_checkin" in table.column("strategy").to_pylist()
+    assert table.schema.metadata[b"cxsim.common_random_numbers"] == b"false"
+    assert json.loads(table.schema.metadata[b"cxsim.seeds"]) == [Run(serial_run).scenario.seed, 5]
+    done = cli("compare", str(serial_run), str(other), "--kpi", "profit", "--kpi", "nps")
+    assert done.returncode == 0, done.stderr
+    assert "the pairs share no random numbers" in done.stdout
+    assert "(common random numbers)" not in done.stdout
+    kpis = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("B:")]
+    assert kpis[:2] == ["profit", "nps"]  # in the order asked for
+    written = pq.read_table(other / f"comparison-against-{serial_run.name}.parquet")
+    assert json.loads(written.schema.metadata[b"cxsim.runs"]) == [str(serial_run.resolve()),
+                                                                  str(other.resolve())]
+    same_seed = cli("compare", str(serial_run))
+    assert "(common random numbers)" in same_seed.stdout
     bigger = tmp_path / "bigger"
     assert cli("run", "scenarios/hotel.yaml", "--out", str(bigger), "--replicates", "2",
                "--set", "population.size=1600", "--set", "horizon_days=150").returncode == 0

@@ -20,9 +20,6 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from cxsim import __version__
 from cxsim.checks import warnings
 from cxsim.execution import (
@@ -126,7 +123,8 @@ def parser() -> argparse.ArgumentParser:
                     "strategy's cost and its return on that cost (difference in profit / cost). "
                     "With two folders, every strategy of RUN_B is compared with the baseline of "
                     "RUN_A (their scenarios may differ only in strategies, replicates and seed). "
-                    "Prints a table and writes comparison.parquet into the (last) folder.")
+                    "Prints a table and writes comparison.parquet into the folder (with two: "
+                    "comparison-against-RUN_A.parquet into RUN_B).")
     c.add_argument("runs", metavar="RUN", nargs="+", help="one results folder, or RUN_A RUN_B")
     c.add_argument("--baseline", default="baseline", metavar="NAME",
                    help="the strategy to compare with (default: baseline)")
@@ -385,13 +383,24 @@ def _compare(args: argparse.Namespace) -> int:
         if kpi != "all" and kpi not in KPI_SCHEMA.names:
             raise RunError(f"--kpi: {unknown('KPI', kpi, [*KPI_SCHEMA.names, 'all'])}")
     table = compare(*runs, baseline=args.baseline)
-    out = runs[-1].path / "comparison.parquet"
+    name = ("comparison.parquet" if len(runs) == 1 else
+            f"comparison-against-{runs[0].path.name}.parquet")
+    out = runs[-1].path / name
     write_comparison(table, out)
-    shown = table if "all" in kpis else table.filter(pc.is_in(table["kpi"], pa.array(kpis)))
+    if "all" not in kpis:  # each strategy's KPIs in the order asked for
+        rank = {kpi: i for i, kpi in enumerate(dict.fromkeys(kpis))}
+        strategies, names = table["strategy"].to_pylist(), table["kpi"].to_pylist()
+        first = {s: i for i, s in reversed(list(enumerate(strategies)))}
+        table = table.take(sorted((i for i, kpi in enumerate(names) if kpi in rank),
+                                  key=lambda i: (first[strategies[i]], rank[names[i]])))
     title = (f"{runs[0].path}: each strategy against {args.baseline!r}" if len(runs) == 1 else
              f"strategies of {runs[1].path} against {args.baseline!r} of {runs[0].path}")
     print(title + "\n")
-    print(format_differences(shown, costs=True))
+    counts = [r.scenario.replicates for r in runs]
+    if len(set(counts)) > 1:
+        print(f"note: {min(counts)} replicates paired; the other run's replicates beyond "
+              f"{min(counts)} are left out\n")
+    print(format_differences(table, costs=True))
     print(f"\nWritten: {out}")
     return 0
 

@@ -475,7 +475,10 @@ def compare(first: Run, second: Run | None = None, baseline: str = BASELINE) -> 
 
     Two runs are paired replicate by replicate, so their scenarios may differ only in their
     strategies, replicate count and seed (with different seeds the pairs share no random numbers
-    and the intervals are wider).
+    and the intervals are wider); the replicates of the larger run beyond the other's count are
+    left out. The table's metadata says what was compared: ``cxsim.runs`` (the folders, JSON),
+    ``cxsim.baseline``, ``cxsim.seeds`` (JSON) and ``cxsim.common_random_numbers``
+    (``true`` when the seeds agree), beside ``cxsim.version`` and ``cxsim.table``.
     """
     if any(run.scenario.sweep is not None for run in (first, second) if run is not None):
         raise RunError("a sweep's strategies are compared within each design point; use "
@@ -497,7 +500,14 @@ def compare(first: Run, second: Run | None = None, baseline: str = BASELINE) -> 
         theirs = theirs.set_column(theirs.schema.get_field_index("strategy"), "strategy", labels)
         kpis = pa.concat_tables([mine, theirs.cast(mine.schema)])
         order = [f"B:{s}" for s in second.manifest["strategies"]]
-    return paired_differences(kpis, metrics, baseline=baseline, order=order)
+    runs = [first] if second is None else [first, second]
+    seeds = [run.scenario.seed for run in runs]
+    table = paired_differences(kpis, metrics, baseline=baseline, order=order)
+    return table.replace_schema_metadata({
+        "cxsim.table": "comparison", "cxsim.version": __version__,
+        "cxsim.runs": json.dumps([str(run.path.resolve()) for run in runs]),
+        "cxsim.baseline": baseline, "cxsim.seeds": json.dumps(seeds),
+        "cxsim.common_random_numbers": json.dumps(len(set(seeds)) == 1)})
 
 
 def write_comparison(table: pa.Table, path: Path) -> Path:

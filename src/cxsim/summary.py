@@ -14,6 +14,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.special import stdtrit
 
+from cxsim.problems import shown
+
 HEADLINE = ("nps", "retention", "revenue", "profit")
 
 
@@ -126,7 +128,10 @@ def differences_between(a: object, b: object, path: str = "") -> list[str]:
                 continue
             found += differences_between(a.get(key), b.get(key), f"{path}{key}.")
         return found
-    return [] if a == b else [f"{path.rstrip('.')} ({a!r} vs {b!r})"]
+    if a == b:
+        return []
+    return [f"{path.rstrip('.')} ({'none' if a is None else shown(a)} vs "
+            f"{'none' if b is None else shown(b)})"]
 
 
 def _decimals(scale: float) -> int:
@@ -142,7 +147,8 @@ def _number(x: float, decimals: int) -> str:
 
 def format_differences(table: pa.Table, costs: bool = False) -> str:
     """The paired differences as a plain-text table; with ``costs``, each strategy's cost and
-    return on cost as well."""
+    return on cost as well. A table of :func:`cxsim.compare` says in its metadata whether its
+    pairs share random numbers (runs of different seeds do not)."""
     if table.num_rows == 0:
         return "No strategies to compare with the baseline."
     header = (f"{'strategy':<24} {'kpi':<22} {'baseline':>12} {'strategy':>12} "
@@ -163,8 +169,11 @@ def format_differences(table: pa.Table, costs: bool = False) -> str:
             line += f"{_number(row['strategy_cost'], 0):>12} {roi:>8}"
         lines.append(line)
     n = int(table.column("replicates")[0].as_py())
-    note = (f"Paired differences over {n} replicates (common random numbers); "
-            "* the 95% interval excludes 0.")
+    common = (table.schema.metadata or {}).get(b"cxsim.common_random_numbers", b"true")
+    pairs = ("common random numbers" if common == b"true" else
+             "runs of different seeds: the pairs share no random numbers, so the intervals "
+             "are wider than with one seed")
+    note = f"Paired differences over {n} replicates ({pairs}); * the 95% interval excludes 0."
     if costs:
         note += (" cost: the strategy's own cost plus the care staff it adds; return: difference"
                  " in profit / cost.")
