@@ -493,3 +493,17 @@ def test_a_misspelt_care_touchpoint_gets_a_hint():
     with pytest.raises(ScenarioError, match=r"service\.contact\.phon.*unknown touchpoint 'phon'; "
                        r"did you mean 'phone'\?"):
         override(scenario, {"service.contact": {"phon": 1}})
+
+
+def test_the_moments_table_says_which_moments_are_contacts_and_follow_ups():
+    scenario = service_world({
+        "population.segments.everyone.complain_propensity": 1.0,
+        "touchpoints.follow": {"stage": "post_purchase", "channel": "email", "p": "people",
+                               "quality": 8.0},
+        "service.follow_up": {"touchpoint": "follow", "after": "problem"}}, size=2000, days=5)
+    tables = simulate(scenario)
+    moments, contacts = tables["moments"].to_pandas(), tables["contacts"].to_pandas()
+    kinds = moments.groupby("kind", observed=True).touchpoint.unique()
+    assert set(kinds["journey"]) == {"a", "b"}
+    assert set(kinds["contact"]) == {"phone"} and set(kinds["follow_up"]) == {"follow"}
+    assert (moments.kind == "contact").sum() == len(contacts) > 0

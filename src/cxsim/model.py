@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 import mesa
 import numba
@@ -69,6 +70,14 @@ MAX_HOPS_PER_DAY = 64
 
 Sink = Callable[[dict[str, np.ndarray]], None]
 """Receives a batch of events (moments, messages) as columns."""
+
+
+class Moment(IntEnum):
+    """What a moment of truth is, as the moments table's ``kind`` says."""
+
+    JOURNEY = 0  # a touchpoint of the journey (arrive, travel)
+    CONTACT = 1  # a care contact: a complaint's call, a retry, an escalation (serve)
+    FOLLOW_UP = 2  # a proactive follow-up (service.follow_up)
 
 
 @dataclass
@@ -309,7 +318,7 @@ class JourneyModel(mesa.Model):
                                                  serial[lined])
                 quality -= self.wait_penalty(who, tp, wait)
         problem, expectation, felt, problems = self.experience(who, tp, serial, quality)
-        self.keep_moments(who, tp, quality, expectation, felt, problem, wait)
+        self.keep_moments(who, tp, quality, expectation, felt, problem, wait, Moment.JOURNEY)
         complains = None
         if problems:  # complainers' bad moments wait for care's answer (cxsim.service)
             complains, complaints = self.service.complain(
@@ -357,21 +366,21 @@ class JourneyModel(mesa.Model):
                              self.world.desks.patience_scale,
                              self.world.scenario.service.wait_penalty)
 
-    def judge(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray,
+    def judge(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray, kind: Moment,
               wait: np.ndarray | None = None) -> np.ndarray:
         """A moment of truth of customers ``who`` at touchpoints ``tp`` besides their journeys'
-        moments (a care contact after ``wait`` minutes in line, a follow-up): the felt value of
-        ``quality`` against their expectation (:meth:`feel`), folded into journey memory and
-        kept for the moments table. Returns the felt values."""
+        moments (``kind``: a care contact after ``wait`` minutes in line, a follow-up): the
+        felt value of ``quality`` against their expectation (:meth:`feel`), folded into journey
+        memory and kept for the moments table. Returns the felt values."""
         expectation = self.people.expectation[who]
         felt = self.feel(tp, quality, expectation)
         self.remember(who, felt, tp=tp)
-        self.keep_moments(who, tp, quality, expectation, felt, None, wait)
+        self.keep_moments(who, tp, quality, expectation, felt, None, wait, kind)
         return felt
 
     def keep_moments(self, who: np.ndarray, tp: np.ndarray, quality: np.ndarray,
                      expectation: np.ndarray, felt: np.ndarray, problem: np.ndarray | None,
-                     wait: np.ndarray | None) -> None:
+                     wait: np.ndarray | None, kind: Moment) -> None:
         """Count moments of truth, and send them to the moments sink if there is one."""
         self.today.moments += len(who)
         if "moments" not in self.sinks:
@@ -388,6 +397,7 @@ class JourneyModel(mesa.Model):
             "touchpoint": tp[keep],
             "channel": graph.channel[tp[keep]],
             "stage": graph.stage[tp[keep]],
+            "kind": np.full(keep.sum(), kind, dtype=np.int8),
             "quality": quality[keep],
             "expectation": expectation[keep],
             "disconfirmation": (quality - expectation)[keep],
@@ -473,7 +483,7 @@ class JourneyModel(mesa.Model):
             spec.unresolved_penalty, spec.inconsistency_penalty)
         released, bad = desk.release_held(calls, solved)
         self.remember(released, bad)
-        self.judge(who, calls.tp, quality, wait=calls.wait)
+        self.judge(who, calls.tp, quality, Moment.CONTACT, wait=calls.wait)
         self.charge(who, np.where(served, graph.cost_per_visit[calls.tp], 0.0))
         closing, escalated = desk.follow_on(calls, solved, day, self.streams, serial)
         if desks.follow_up >= 0 and desks.follow_up_after == "problem":
@@ -506,7 +516,7 @@ class JourneyModel(mesa.Model):
         tp = np.full(len(who), desks.follow_up)
         quality = self.world.graph.draw_quality(
             tp, self.streams.uniform("follow_up_quality", who, serial=p.journeys[who]))
-        self.judge(who, tp, quality)
+        self.judge(who, tp, quality, Moment.FOLLOW_UP)
         self.charge(who, self.world.graph.cost_per_visit[tp], proactive=True)
 
     def charge(self, who: np.ndarray, cost: np.ndarray, proactive: bool = False) -> None:

@@ -29,7 +29,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from cxsim import __version__
-from cxsim.model import JourneyModel, nps
+from cxsim.model import JourneyModel, Moment, nps
 from cxsim.population import Status
 from cxsim.scenario import STAGES
 
@@ -164,12 +164,13 @@ _TEXT = pa.dictionary(pa.int32(), pa.string())
 def _moment_names(model: JourneyModel) -> dict[str, pa.Array]:
     graph = model.world.graph  # every world of a model numbers touchpoints and channels alike
     return {"touchpoint": pa.array(graph.ids), "channel": pa.array(graph.channels),
-            "stage": pa.array(list(STAGES))}
+            "stage": pa.array(list(STAGES)), "kind": pa.array([m.name.lower() for m in Moment])}
 
 
 MOMENTS = EventTable("moments", pa.schema([
     ("day", pa.int32()), ("customer", pa.int64()), ("journey", pa.int32()),
-    ("touchpoint", _TEXT), ("channel", _TEXT), ("stage", _TEXT), ("quality", pa.float64()),
+    ("touchpoint", _TEXT), ("channel", _TEXT), ("stage", _TEXT), ("kind", _TEXT),
+    ("quality", pa.float64()),
     ("expectation", pa.float64()), ("disconfirmation", pa.float64()),
     ("felt_value", pa.float64()), ("problem", pa.bool_()), ("wait_minutes", pa.float64()),
 ]), _moment_names)
