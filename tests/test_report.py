@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import struct
@@ -60,6 +61,13 @@ def test_the_report_has_every_section_and_is_self_contained(report):
     scenario = yaml.safe_load((report.parent / "scenario.yaml").read_text())
     cares = any(tp.get("care") for tp in scenario["touchpoints"].values())
     assert ('<section id="service">' in text) == cares  # when it has care touchpoints
+    fixed = any((tp.get("care") or {}).get("cost_per_server_hour") for tp in
+                scenario["touchpoints"].values()) or any(
+        s["cost"]["per_day"] for s in scenario["strategies"].values())
+    question = section(text, "question")  # the run's notes: 1,000 people, fixed costs
+    assert ("1,000 people instead of the file" in question) == fixed
+    assert ("Read with care" in question) == bool(json.loads(
+        (report.parent / "run.json").read_text())["warnings"])
 
 
 def test_the_answer_has_one_row_per_strategy_and_names_the_peaks(report):

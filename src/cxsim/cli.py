@@ -232,13 +232,14 @@ def _run(args: argparse.Namespace) -> int:
             overrides.append(f"seed={args.seed}")
         scenario = load_scenario(args.scenario, overrides)
         say(f"Running {_describe(scenario)}")
-        if any(o.replace(" ", "").startswith("population.size=") for o in args.overrides):
-            for note in _fixed_costs_note(load_scenario(args.scenario), scenario):
-                say(note)
+        notes = _fixed_costs_note(load_scenario(args.scenario), scenario) if any(
+            o.replace(" ", "").startswith("population.size=") for o in args.overrides) else []
+        for note in notes:
+            print(note, file=sys.stderr)  # even with -q: it changes how profit reads
         folder = Path(args.out) if args.out else default_folder(scenario)
         with _keeping(folder):
             result = run(scenario, out=folder, workers=args.workers, cluster=args.cluster,
-                         progress=progress)
+                         progress=progress, notes=[n.removeprefix("note: ") for n in notes])
     say(f"Done in {time.perf_counter() - start:.1f} s.\n")
     against = ("each strategy against the baseline" if result.scenario.strategies or
                result.scenario.sweep is not None else "the baseline")

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import warnings as python_warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -267,6 +267,7 @@ def run(
     workers: int | None = 1,
     cluster: str | None = None,
     progress: Progress | None = None,
+    notes: Sequence[str] = (),
 ) -> Run:
     """Simulate the baseline and every strategy, ``replicates`` times each, into ``out``, and
     return the results folder as a :class:`Run` (``run.table("kpis")``, ``run.summary()``).
@@ -278,7 +279,8 @@ def run(
     cluster whose scheduler is at ``cluster`` (e.g. ``"tcp://10.0.0.5:8786"``); the results
     are the same, bit for bit, either way. ``progress`` (a :class:`cxsim.Progress`) reports
     tasks done and the time left, and prints the scenario's warnings; without it they are
-    issued as Python warnings.
+    issued as Python warnings. The warnings, and any ``notes`` (the command line's note on a
+    population smaller than the file's), are kept in the run's ``run.json`` for the report.
 
     Raises :class:`RunError` when ``out`` is a file or a folder that is not empty (finish an
     interrupted run with :func:`cxsim.resume`), :class:`cxsim.ScenarioError` when ``seed``
@@ -309,14 +311,16 @@ def run(
                          root / "design.parquet")
     _write_atomically(root / "scenario.yaml", yaml.safe_dump(data, sort_keys=False))
     _write_atomically(root / "scenario.json", tasks[0].scenario_json)
+    found = warnings(scenario)
     _write_atomically(root / MANIFEST, json.dumps({
         "scenario": scenario.name, "seed": scenario.seed, "replicates": scenario.replicates,
         "strategies": [BASELINE, *scenario.strategies], "cxsim_version": __version__,
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "tasks": [{"strategy": t.strategy, "replicate": t.replicate}
                   | ({"point": t.point} if t.point is not None else {}) for t in tasks],
+        "warnings": [w.removeprefix("warning: ") for w in found] + list(notes),
     }, indent=2))
-    for warning in warnings(scenario):
+    for warning in found:
         if progress is not None:
             progress.note(warning)
         else:

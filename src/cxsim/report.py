@@ -298,7 +298,9 @@ def _question(run: Run) -> str:
     scenario = run.scenario
     p = scenario.population
     strategies = pd.DataFrame([{
-        "strategy": name, "description": s.description.strip(), "from day": s.from_day,
+        "strategy": name, "description": s.description.strip(),
+        "changes": ", ".join([*s.set, *(f"removes {key}" for key in s.remove)]),
+        "from day": s.from_day,
         f"cost per day ({MONEY})": _number(s.cost.per_day, 2),
         f"cost per journey ({MONEY})": _number(s.cost.per_journey, 2),
     } for name, s in scenario.strategies.items()])
@@ -316,8 +318,14 @@ def _question(run: Run) -> str:
                  "below lists every design point; the sections after it (over time, the "
                  f"journey, moments of truth, service, word of mouth) show design point "
                  f"{first.point} alone ({html.escape(values)}).</p>")
+    warned = run.manifest.get("warnings", [])
+    if warned:
+        body += ("<p class='note'>Read with care — when the run started, cxsim said:</p><ul>"
+                 + "".join(f"<li>{html.escape(w)}</li>" for w in warned) + "</ul>")
     if len(strategies):
-        body += "<h3>The strategies</h3>" + _table(strategies)
+        body += ("<h3>The strategies</h3>" + _table(strategies) + "<p class='note'>The costs "
+                 "above are the strategies' own; staff a strategy adds (servers paid by the "
+                 "hour) are costed in the answer's strategy cost.</p>")
     return _section("question", f"The question: {html.escape(scenario.name)}", body)
 
 
