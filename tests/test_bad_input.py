@@ -391,6 +391,12 @@ CASES = [
          "unknown key 'qualty'", override="touchpoints.reception.qualty.mean=8"),
     Case("set-misspelt-touchpoint", text(HOTEL, "hotel.yaml"), "touchpoints.rooom",
          "unknown key 'rooom'; did you mean 'room'?", override="touchpoints.rooom.quality.mean=8"),
+    Case("set-touchpoint-cut-short", text(HOTEL, "hotel.yaml"), "touchpoints.rec",
+         "unknown key 'rec'; did you mean 'reception'?", override="touchpoints.rec.quality.mean=8"),
+    Case("strategy-into-a-section-the-touchpoint-lacks", text(HOTEL, "hotel.yaml"), None,
+         "touchpoints.room.care is not set (the scenario has none): to add one, set the whole of "
+         "touchpoints.room.care",
+         override="strategies.room_staff={set: {touchpoints.room.care.servers: 3}}"),
     Case("set-wildcard-into-a-number", text(HOTEL, "hotel.yaml"), None,
          "touchpoints.booked_elsewhere.quality is 7.0, not a mapping",
          override="touchpoints.*.quality.mean=8"),

@@ -313,6 +313,16 @@ def test_a_smaller_population_than_the_file_s_gets_a_note_on_fixed_costs():
     assert _fixed_costs_note(filed, filed) == []
 
 
+def test_a_set_that_adds_a_section_the_file_lacks_gets_a_note():
+    from cxsim.cli import _added_sections_note
+
+    filed = cxsim.load_scenario("scenarios/hotel.yaml")
+    (note,) = _added_sections_note(filed, ["touchpoints.room.care.servers=3",
+                                           "touchpoints.reception.care.servers=3",
+                                           "population.size=500"])
+    assert "adds touchpoints.room.care, which the file does not have" in note
+
+
 def test_an_edge_list_is_pinned_by_its_hash_and_a_changed_file_is_refused(tmp_path):
     ties = tmp_path / "ties.csv"
     ties.write_text("a,b\n" + "".join(f"{i},{(i + 1) % 50}\n" for i in range(50)))

@@ -39,6 +39,7 @@ from cxsim.scenario import Scenario, scenario_json_schema
 from cxsim.scenario_file import ScenarioError, load_scenario
 from cxsim.sensitivity import DESIGNS as SENSITIVITY_DESIGNS
 from cxsim.sensitivity import SensitivityError, format_sensitivity, sensitivity
+from cxsim.strategies import canonical
 from cxsim.summary import HEADLINE, format_differences, overloaded_lines
 from cxsim.sweep import SweepError, design
 
@@ -195,6 +196,26 @@ def _fixed_costs_note(as_filed: Scenario, scenario: Scenario) -> list[str]:
             f"but {what} stay as in the file, so profit reads low"]
 
 
+def _added_sections_note(as_filed: Scenario, overrides: list[str]) -> list[str]:
+    """A note for each ``--set`` that goes into a section ``as_filed`` does not have (a
+    touchpoint's ``care``, ``service.follow_up``), so adds it: a line of servers at a
+    touchpoint that had none is easily meant for another touchpoint."""
+    data, found = canonical(as_filed), []
+    for override in overrides:
+        dotted = override.partition("=")[0].strip()
+        parts, here = dotted.split("."), data
+        for depth, part in enumerate(parts[:-1]):
+            if not isinstance(here, dict) or part not in here:
+                break
+            here = here[part]
+            if here is None:
+                section = ".".join(parts[:depth + 1])
+                found.append(f"note: --set {dotted}: adds {section}, which the file does not "
+                             "have (check that this is the touchpoint or section you meant)")
+                break
+    return found
+
+
 def _describe(scenario: Scenario) -> str:
     p = scenario.population
     sweep = scenario.sweep
@@ -232,8 +253,8 @@ def _run(args: argparse.Namespace) -> int:
             overrides.append(f"seed={args.seed}")
         scenario = load_scenario(args.scenario, overrides)
         say(f"Running {_describe(scenario)}")
-        notes = _fixed_costs_note(load_scenario(args.scenario), scenario) if any(
-            o.replace(" ", "").startswith("population.size=") for o in args.overrides) else []
+        filed = load_scenario(args.scenario) if args.overrides else scenario
+        notes = _fixed_costs_note(filed, scenario) + _added_sections_note(filed, args.overrides)
         for note in notes:
             print(note, file=sys.stderr)  # even with -q: it changes how profit reads
         folder = Path(args.out) if args.out else default_folder(scenario)

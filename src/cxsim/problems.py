@@ -40,7 +40,8 @@ def hint(name: str, known: Iterable[str], listed: str = "known") -> str:
     """For a ``name`` not among ``known``: "; did you mean ...?" with the closest of them, or
     else all of them (after ``listed``), if there are any."""
     known = list(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [
+        k for k in known if name and k.startswith(name)][:1]
     if close:
         return f"; did you mean {close[0]!r}?"
     return f"; {listed}: {', '.join(known)}" if known else ""

@@ -50,8 +50,9 @@ def expand(data: Any, parts: list[str], create: bool, done: tuple[Any, ...] = ()
     the concrete path ``done`` that led to ``data`` (for messages).
 
     With ``create``, missing mappings along the way are made, so that a new key can be set,
-    unless the missing key is a near miss of one that is there and not one of the names the
-    scenario ``defined`` (its touchpoints and segments): a typo, refused with a "did you mean"
+    unless the missing key is a near miss of one that is there (or the start of one) and not
+    one of the names the scenario ``defined`` (its touchpoints and segments): a typo, refused
+    with a "did you mean"
     (a new entry of that name can be set whole first). A ``*`` passes over entries whose next
     field is null while the path goes deeper into it (a touchpoint without a ``care`` section,
     for ``touchpoints.*.care.servers``).
@@ -61,6 +62,9 @@ def expand(data: Any, parts: list[str], create: bool, done: tuple[Any, ...] = ()
         return
     head, rest = parts[0], parts[1:]
     here = ".".join(str(p) for p in done) or "the scenario"
+    if data is None:  # an optional section the scenario does not have (a care section)
+        raise PatchError(f"{here} is not set (the scenario has none): to add one, set the whole "
+                         f"of {here} (e.g. {here}: {{{head}: ...}}), with the fields it needs")
     if not isinstance(data, dict | list):
         raise PatchError(f"{here} is {shown(data)}, not a mapping or list: cannot go into "
                          f"{head!r}")
@@ -84,8 +88,9 @@ def expand(data: Any, parts: list[str], create: bool, done: tuple[Any, ...] = ()
             if not create:
                 raise PatchError(f"no field {key!r} in {here}{hint(str(key), there)}")
             if rest:
-                if str(key) not in defined and get_close_matches(str(key), there, n=1,
-                                                                 cutoff=NEAR_MISS):
+                near = get_close_matches(str(key), there, n=1, cutoff=NEAR_MISS) or [
+                    t for t in there if t.startswith(str(key))]  # cut short: shop_signup
+                if str(key) not in defined and near:
                     full = ".".join(map(str, (*done, key)))
                     raise PatchError(f"{full}: {unknown('key', str(key), there)} (to add a "
                                      f"new entry of that name, set the whole of {full} first)")
