@@ -364,7 +364,11 @@ CASES = [
          "name = hotel"),
     Case("not-yaml-tab", change("  size: 20000", "\tsize: 20000"), None, "not valid YAML",
          "\tsize"),
-    Case("not-yaml-unclosed", change(ROOM_QUALITY, ROOM_QUALITY[:-1]), None, "not valid YAML"),
+    Case("not-yaml-unclosed", change(ROOM_QUALITY, ROOM_QUALITY[:-1]), None,
+         "a mapping opened with '{' is not closed with '}'"),
+    Case("not-yaml-colon-in-text", change("description: Booking a room online.",
+                                          "description: Booking: a room online."), None,
+         "text with ': ' in it, which needs quotes", "Booking: a room"),
     Case("not-yaml-control-character", change("Paying the bill", "Paying \x1b[1mthe bill"),
          None, "not valid YAML", "Paying"),
     Case("two-documents", text(HOTEL + "---\nname: other\n"), None, "another document", "---"),
@@ -442,7 +446,8 @@ CASES = [
     Case("care-unknown-key", change("      first_contact_resolution: 0.9\n",
                                     "      first_contact_resolution: 0.9\n      fcr: 0.9\n"),
          "touchpoints.duty_manager.care.fcr", "unknown key 'fcr'", "fcr:"),
-    Case("hours-too-few", put("service.hours", [1] * 23), "service.hours", "at least 24"),
+    Case("hours-too-few", put("service.hours", [1] * 23), "service.hours",
+         "exactly 24 numbers, one per hour of the day (0:00 first), got 23"),
     Case("contact-hours-all-zero", put("service.hours", [0] * 24), "service.hours",
          "the hours must have a positive sum"),
     Case("visit-hours-all-zero", text(HOTEL, "hotel.yaml"),
@@ -528,6 +533,14 @@ def test_a_value_that_fits_no_member_of_a_union_is_one_problem(tmp_path: Path) -
                           [f"touchpoints.duty_manager.care.servers={value}"])
         assert len(refused.value.lines) == 1, refused.value.lines
         assert "constrained-int" not in refused.value.lines[0]
+
+
+def test_a_duplicate_key_is_the_only_problem_reported(tmp_path: Path) -> None:
+    # a second 'room' in place of 'restaurant': restaurant is gone, and the edges into it would
+    # be reported too, though the duplicate is the mistake
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(change(RESTAURANT, ROOM)(tmp_path))
+    assert len(refused.value.lines) == 1 and "duplicate key" in refused.value.lines[0]
 
 
 def test_catalogue_is_large_and_ids_are_unique() -> None:

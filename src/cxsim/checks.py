@@ -51,7 +51,9 @@ def world_problems(scenario: Scenario) -> list[Problem]:
     if abs(total - 1) > SHARE_TOLERANCE:
         shares = ", ".join(f"{k} {s.share:g}" for k, s in segments.items())
         problems.append(Problem(("population", "segments"),
-                                f"segment shares must sum to 1, got {total:g} ({shares})"))
+                                f"segment shares must sum to 1, got {total:g} ({shares}); "
+                                f"within {SHARE_TOLERANCE:g}, so make them add up exactly "
+                                "(0.34, 0.33, 0.33 rather than 0.333 three times)"))
     channels = scenario.channels()
     for name, segment in segments.items():
         for channel, weight in segment.channel_preferences.items():

@@ -68,6 +68,8 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
+HOURS = 24  # the length of a list of hours of the day (service.hours, care.visit_hours)
+
 TAG_KEYS = ("dist", "kind")  # the keys that say which member of a tagged union is meant
 
 
@@ -153,6 +155,9 @@ def _message(error: dict[str, Any], model: type[BaseModel] | None) -> str:
         bound = ctx.get("min_length" if kind == "too_short" else "max_length")
         if kind == "too_short" and bound == 1:
             return f"must not be empty{got}"
+        if bound == HOURS:  # the lists of the hours of a day
+            return (f"must have exactly {HOURS} numbers, one per hour of the day (0:00 first), "
+                    f"got {ctx.get('actual_length', '?')}")
         return f"must have {'at least' if kind == 'too_short' else 'at most'} {bound} items{got}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))

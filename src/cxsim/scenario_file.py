@@ -114,13 +114,31 @@ def _mark(node: yaml.Node) -> Position:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+YAML_HINTS = (
+    ("mapping values are not allowed", "a ':' where none can be: a line indented deeper than "
+     "the key above it (keys of one mapping start in one column), or text with ': ' in it, "
+     "which needs quotes (description: 'Check-in: fast')"),
+    ("expected <block end>", "this line is indented differently from the lines above it: keys "
+     "of one mapping start in one column (use spaces, not tabs)"),
+    ("could not find expected ':'", "a key without its ':', or a line indented as if it "
+     "continued the one above"),
+    ("expected ',' or ']'", "a list opened with '[' is not closed with ']'"),
+    ("expected ',' or '}'", "a mapping opened with '{' is not closed with '}'"),
+    ("found character '\\t'", "a tab: YAML indents with spaces only"),
+)
+"""What usually causes PyYAML's commonest complaints, said to the person who wrote the file."""
+
+
 def _one_line(error: yaml.YAMLError) -> str:
-    """A YAML error's reason on one line, without PyYAML's excerpt of the file."""
+    """A YAML error's reason on one line, without PyYAML's excerpt of the file, and what
+    usually causes it (:data:`YAML_HINTS`)."""
     if isinstance(error, yaml.MarkedYAMLError):
         text = " ".join(str(part) for part in (error.context, error.problem) if part)
     else:
         text = str(error)
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    cause = next((hint for found, hint in YAML_HINTS if found in text), None)
+    return f"{text} — {cause}" if cause else text
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -169,6 +187,8 @@ def parse_scenario(
                              f"population: ...), got a {type(located.data).__name__}"])
     lines = [f"{source}:{line}:{col}: {'.'.join(path)}: duplicate key (the last one would win)"
              for path, (line, col) in located.duplicates]
+    if lines:  # what the file means is unclear: the other checks would mislead
+        raise ScenarioError(lines)
     for text_ in overrides:
         dotted, value = parse_override(text_)
         try:
