@@ -507,3 +507,14 @@ def test_the_moments_table_says_which_moments_are_contacts_and_follow_ups():
     assert set(kinds["journey"]) == {"a", "b"}
     assert set(kinds["contact"]) == {"phone"} and set(kinds["follow_up"]) == {"follow"}
     assert (moments.kind == "contact").sum() == len(contacts) > 0
+
+
+def test_a_quality_or_expectation_off_the_0_to_10_scale_is_warned_about():
+    fine = tiny_scenario()
+    assert not [w for w in warnings(fine) if "0–10 scale" in w]
+    off = tiny_scenario({"touchpoints.shop.quality": 73.0,
+                         "population.segments.everyone.expectation": {"dist": "normal",
+                                                                      "mean": -2, "sd": 1}})
+    found = [w for w in warnings(off) if "0–10 scale" in w]
+    assert len(found) == 2 and "touchpoints.shop.quality: a median of 73" in found[0]
+    assert "population.segments.everyone.expectation: a median of -2" in found[1]

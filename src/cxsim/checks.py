@@ -172,6 +172,7 @@ def _matches(pattern: list[str], path: tuple[Any, ...]) -> bool:
 
 def warnings(scenario: Scenario) -> list[str]:
     """What is valid but probably not meant: strategies that start after the horizon,
+    qualities and expectations off the 0–10 scale,
     visitors arriving at a staffed touchpoint of the journey while nobody is on duty (they
     would wait until the next opening), a contact channel nobody ever answers, contacts made
     while no contact line is open, a word-of-mouth
@@ -180,6 +181,7 @@ def warnings(scenario: Scenario) -> list[str]:
     found = [f"warning: strategy {name} starts on day {s.from_day}, after the horizon "
              f"({scenario.horizon_days} days): it will equal the baseline"
              for name, s in scenario.strategies.items() if s.from_day >= scenario.horizon_days]
+    found += _off_the_scale(scenario)
     visited = scenario.journey.touchpoints_on_the_way()
     for name, tp in scenario.touchpoints.items():
         if tp.care is None or name not in visited:
@@ -216,6 +218,22 @@ def warnings(scenario: Scenario) -> list[str]:
                   "levels, so its elementary effects (mu*) assume a step the run did not take; "
                   "sweep the field as a continuous range, or use a grid"
                   for path, parameter in sweep.parameters.items() if parameter.integer]
+    return found
+
+
+def _off_the_scale(scenario: Scenario) -> list[str]:
+    """A warning for each quality or expectation whose median lies off the 0–10 scale (73
+    for 7.3, a percentage for a rating)."""
+    where = [(f"touchpoints.{name}.quality", tp.quality)
+             for name, tp in scenario.touchpoints.items()]
+    where += [(f"population.segments.{name}.expectation", segment.expectation)
+              for name, segment in scenario.population.segments.items()]
+    found = []
+    for path, distribution in where:
+        median = float(distribution.ppf(np.array([0.5]))[0])
+        if not 0 <= median <= 10:
+            found.append(f"warning: {path}: a median of {median:g}, off the 0–10 scale of "
+                         "quality and expectation")
     return found
 
 
