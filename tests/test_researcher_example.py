@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +92,29 @@ def test_a_test_that_pins_a_rule_leaves_the_researcher_s_override_of_it_out(monk
     monkeypatch.setenv("CXSIM_TEST_SET", "perception.memory={rule: 'my_rules:EndWeightedMemory', "
                        "end_weight: 0.7}")
     assert tiny_scenario().perception.memory.rule == "my_rules:EndWeightedMemory"
+
+
+def test_a_run_records_its_rules_and_resuming_refuses_a_changed_rule_module(tmp_path):
+    module = tmp_path / "my_rules.py"
+    module.write_text((EXAMPLES / "my_rules.py").read_text())
+    out, env = tmp_path / "run", {"PYTHONPATH": str(tmp_path), "PATH": ""}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cxsim.cli", *args], capture_output=True,
+                              text=True, env=env, check=False)
+
+    done = cli("run", "scenarios/hotel.yaml", "--set=perception.memory={rule: "
+               "'my_rules:EndWeightedMemory'}", "--set", "population.size=300", "--set",
+               "horizon_days=20", "--replicates", "2", "--out", str(out), "-q")
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["rules"]["baseline"]["perception.memory"] == {
+        "rule": "my_rules:EndWeightedMemory", "end_weight": 0.5}  # the default, recorded
+    assert manifest["rule_modules"]["my_rules"]["file"] == str(module)
+    next(out.glob("kpis/strategy=baseline/replicate=1/part-0.parquet")).unlink()
+    original = module.read_text()
+    module.write_text(original.replace("default=0.5", "default=0.6"))
+    refused = cli("run", "--resume", str(out))
+    assert refused.returncode == 1 and "would mix two versions of a rule" in refused.stderr
+    module.write_text(original)
+    assert cli("run", "--resume", str(out), "-q").returncode == 0

@@ -7,6 +7,7 @@ tests); ``run`` runs them all into a results folder (see :mod:`cxsim.results`) a
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import json
 import multiprocessing
@@ -28,8 +29,9 @@ import pyarrow.parquet as pq
 import yaml
 
 from cxsim import __version__
-from cxsim.checks import strategy_worlds, warnings
+from cxsim.checks import rule_specs, strategy_worlds, warnings
 from cxsim.model import JourneyModel, Sink
+from cxsim.network import file_sha256
 from cxsim.population import _move_on
 from cxsim.problems import unknown
 from cxsim.progress import Progress
@@ -50,6 +52,7 @@ from cxsim.results import (
     read_table,
     write_table,
 )
+from cxsim.rules import make_rule
 from cxsim.scenario import Scenario, Strategy
 from cxsim.scenario_file import ScenarioError, override, scenario_problems
 from cxsim.sensitivity import DESIGNS as SENSITIVITY_DESIGNS
@@ -246,6 +249,41 @@ def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
     return path
 
 
+def rules_run(scenario: Scenario) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """The rules of every world of ``scenario`` (the baseline's and each strategy's), with all
+    their parameters (defaults filled in), and the file and SHA-256 of each module a rule of
+    one's own comes from: what a run records in ``run.json``, so that its resume can refuse a
+    module changed since."""
+    worlds = {BASELINE: scenario, **strategy_worlds(scenario)[0]}
+    rules: dict[str, Any] = {}
+    modules: dict[str, dict[str, str]] = {}
+    for name, world in worlds.items():
+        rules[name] = {}
+        for kind, (path, spec) in rule_specs(world).items():
+            rule = make_rule(kind, spec.rule, spec.model_extra or {})
+            rules[name][".".join(path)] = {"rule": spec.rule, **rule.params.model_dump()}
+            module = sys.modules[type(rule).__module__]
+            file = getattr(module, "__file__", None)
+            if ":" in spec.rule and file is not None:
+                modules[module.__name__] = {"file": file, "sha256": file_sha256(Path(file))}
+    return rules, modules
+
+
+def _changed_rule_modules(manifest: dict[str, Any]) -> list[str]:
+    """The modules of rules of one's own that differ from those a run started with."""
+    changed = []
+    for name, recorded in manifest.get("rule_modules", {}).items():
+        try:
+            file = importlib.import_module(name).__file__
+        except ImportError:
+            continue  # said by the scenario's own check
+        if file is None or file_sha256(Path(file)) != recorded["sha256"]:
+            changed.append(f"the module {name} ({file}) is not the one the run started with "
+                           f"({recorded['file']}, SHA-256 {recorded['sha256'][:12]}…): resuming "
+                           "would mix two versions of a rule")
+    return changed
+
+
 def plan(root: Path, scenario: Scenario) -> list[Task]:
     """The tasks of a run: every strategy (baseline first) of every replicate, at every design
     point of the sweep if there is one."""
@@ -312,6 +350,7 @@ def run(
     _write_atomically(root / "scenario.yaml", yaml.safe_dump(data, sort_keys=False))
     _write_atomically(root / "scenario.json", tasks[0].scenario_json)
     found = warnings(scenario)
+    rules, modules = rules_run(scenario)
     _write_atomically(root / MANIFEST, json.dumps({
         "scenario": scenario.name, "seed": scenario.seed, "replicates": scenario.replicates,
         "strategies": [BASELINE, *scenario.strategies], "cxsim_version": __version__,
@@ -319,6 +358,7 @@ def run(
         "tasks": [{"strategy": t.strategy, "replicate": t.replicate}
                   | ({"point": t.point} if t.point is not None else {}) for t in tasks],
         "warnings": [w.removeprefix("warning: ") for w in found] + list(notes),
+        "rules": rules, "rule_modules": modules,
     }, indent=2))
     for warning in found:
         if progress is not None:
@@ -341,15 +381,16 @@ def resume(
     Leftovers of interrupted writes are removed first. The result equals an uninterrupted run.
     Raises :class:`RunError` when ``folder`` is not a run, or when its scenario no longer
     checks out: a file it names (an edge list) gone or changed since the run started, a rule's
-    module that cannot be imported.
+    module that cannot be imported or has changed (``run.json`` keeps its SHA-256).
     """
     result = Run(folder)
     problems = scenario_problems(result.scenario)  # files unchanged, rules importable
-    if problems:
-        raise RunError(f"{result.path}: cannot resume: " + "; ".join(
-            f"{p.dotted}: {p.message}" for p in problems) + " (the run's scenario is checked "
-            "again: put back what it ran with, a file or a rule's module on the path, or start "
-            "a new run)")
+    found = [f"{p.dotted}: {p.message}" for p in problems] or _changed_rule_modules(
+        result.manifest)
+    if found:
+        raise RunError(f"{result.path}: cannot resume: " + "; ".join(found) + " (the run's "
+                       "scenario is checked again: put back what it ran with, a file or a "
+                       "rule's module, or start a new run)")
     for leftover in result.path.rglob("*.tmp"):
         leftover.unlink()
     missing = result.missing()

@@ -951,6 +951,10 @@ def _fine_print(run: Run) -> str:
             f"finished {run.manifest.get('finished', '?')}.</p>"
             f"<p>To reproduce: save the scenario below as <code>scenario.yaml</code> and run "
             f"<code>{html.escape(command)}</code>: the results are identical, bit for bit.</p>"
+            + "".join(f"<p>With the module <code>{html.escape(name)}</code> importable (it was "
+                      f"<code>{html.escape(m['file'])}</code>, SHA-256 "
+                      f"<code>{m['sha256']}</code>): a rule of the scenario comes from it.</p>"
+                      for name, m in run.manifest.get("rule_modules", {}).items()) +
             f"<details><summary>The full scenario (printed in full)</summary>"
             f'<pre class="scenario">{html.escape(text)}</pre></details>')
     return _section("fine-print", "The fine print", body)
