@@ -71,7 +71,7 @@ def test_tables_have_their_columns_and_provenance(finished_run):
         data = ds.dataset(files, format="parquet", partitioning="hive").to_table()
         assert columns <= set(data.column_names), columns - set(data.column_names)
         assert data.num_rows > 0
-        expected_seed = str(cxsim.load_scenario(scenario_file).seed)
+        expected_seed = cxsim.load_scenario(scenario_file).seed
         for file in files:
             info = read_metadata(file)
             assert info["scenario"]["name"] == cxsim.load_scenario(scenario_file).name

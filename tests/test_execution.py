@@ -354,3 +354,15 @@ def test_a_change_is_relative_only_to_a_positive_baseline():
     assert math.isnan(rows["profit"]["relative"])  # from a loss of 100 to a profit of 50
     assert rows["profit"]["difference"] == pytest.approx(150.0)
     assert rows["nps"]["relative"] == pytest.approx(5.0 / 20.0)
+
+
+def test_two_runs_that_differ_only_in_what_they_keep_can_be_paired():
+    from cxsim.strategies import canonical
+    from cxsim.summary import differences_between
+
+    on = canonical(cxsim.load_scenario("scenarios/hotel.yaml"))
+    off = canonical(cxsim.load_scenario("scenarios/hotel.yaml", ["output.moments=off"]))
+    assert differences_between(on, off) == []
+    bigger = canonical(cxsim.load_scenario("scenarios/hotel.yaml",
+                                                 ["population.size=30000"]))
+    assert differences_between(on, bigger) == ["population.size (20000 vs 30000)"]

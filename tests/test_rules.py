@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from typing import ClassVar
 
 import numpy as np
@@ -26,6 +27,7 @@ from cxsim.rules import (
     RuleError,
     compiled_recall,
     compiled_remember,
+    register,
 )
 from cxsim.scenario_file import ScenarioError
 from cxsim.testing import tiny_scenario
@@ -203,3 +205,31 @@ def test_a_researcher_s_rule_that_returns_the_wrong_thing_is_named(tmp_path, mon
     scenario = tiny_scenario({f"{slot}.rule": f"broken_rules:{rule}"}, size=200, horizon_days=5)
     with pytest.raises(RuleError, match=message):
         simulate(scenario)
+
+
+@pytest.mark.parametrize(("source", "rule", "message"), [
+    ("raise RuntimeError('no licence')\n", "Any", "importing 'odd_rules' raised RuntimeError: "
+     "no licence"),
+    ("from cxsim.rules import Disconfirmation\nclass Misnamed(Disconfirmation):\n"
+     "    def felt(self, quality, expectation):\n        return quality - expectation\n",
+     "Misnamed", "'odd_rules:Misnamed' does not define felt_value"),
+    ("from cxsim.rules import Disconfirmation\nclass Plain(Disconfirmation):\n"
+     "    class Params:\n        pass\n    def felt_value(self, q, e):\n        return q - e\n",
+     "Plain", "its Params must subclass cxsim.rules.RuleParams"),
+])
+def test_a_rule_module_or_class_that_cannot_work_is_refused_when_the_scenario_is_read(
+        tmp_path, monkeypatch, source, rule, message):
+    module = f"odd_rules_{rule.lower()}"  # one module a case: imported modules are kept
+    (tmp_path / f"{module}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ScenarioError, match=re.escape(message.replace("odd_rules",
+                                                                      module))):
+        tiny_scenario({"perception.disconfirmation.rule": f"{module}:{rule}"})
+
+
+def test_a_built_in_rule_name_cannot_be_taken_by_another_class():
+    with pytest.raises(ValueError, match=r"'linear' is taken by cxsim\.rules\.Linear"):
+        @register("linear")
+        class MyLinear(Disconfirmation):
+            def felt_value(self, quality, expectation):
+                return quality - expectation

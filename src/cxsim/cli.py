@@ -123,7 +123,8 @@ def parser() -> argparse.ArgumentParser:
                     "interval, the relative change, whether the interval excludes zero, the "
                     "strategy's cost and its return on that cost (difference in profit / cost). "
                     "With two folders, every strategy of RUN_B is compared with the baseline of "
-                    "RUN_A (their scenarios may differ only in strategies, replicates and seed). "
+                    "RUN_A (their scenarios may differ only in strategies, replicates, seed and "
+                    "output). "
                     "Prints a table and writes comparison.parquet into the folder (with two: "
                     "comparison-against-RUN_A.parquet into RUN_B).")
     c.add_argument("runs", metavar="RUN", nargs="+", help="one results folder, or RUN_A RUN_B")

@@ -519,11 +519,12 @@ def compare(first: Run, second: Run | None = None, baseline: str = BASELINE) -> 
     given ``second``, each strategy of ``second`` against the baseline of ``first``.
 
     Two runs are paired replicate by replicate, so their scenarios may differ only in their
-    strategies, replicate count and seed (with different seeds the pairs share no random numbers
-    and the intervals are wider); the replicates of the larger run beyond the other's count are
-    left out. The table's metadata says what was compared: ``cxsim.runs`` (the folders, JSON),
-    ``cxsim.baseline``, ``cxsim.seeds`` (JSON) and ``cxsim.common_random_numbers``
-    (``true`` when the seeds agree), beside ``cxsim.version`` and ``cxsim.table``.
+    strategies, replicate count, seed and output settings (with different seeds the pairs
+    share no random numbers and the intervals are wider); the replicates of the larger run
+    beyond the other's count are left out. The table's metadata says what was compared:
+    ``cxsim.runs`` (the folders, JSON), ``cxsim.baseline``, ``cxsim.seeds`` (JSON) and
+    ``cxsim.common_random_numbers`` (``true`` when the seeds agree), beside
+    ``cxsim.version`` and ``cxsim.table``.
     """
     if any(run.scenario.sweep is not None for run in (first, second) if run is not None):
         raise RunError("a sweep's strategies are compared within each design point; use "

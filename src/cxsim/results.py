@@ -398,7 +398,10 @@ def read_table(run: str | Path, table: str) -> pa.Table:
     ``replicate`` columns (and ``point``, in a sweep) from the partition names."""
     root = Path(run) / table
     if not root.is_dir():
-        raise FileNotFoundError(f"{run}: no {table!r} table (no folder {root})")
+        off = {"moments", "contacts", "messages"}
+        why = (f"; an event table is kept only when the scenario's output.{table} is not off"
+               if table in off else "")
+        raise FileNotFoundError(f"{run}: no {table!r} table (no folder {root}){why}")
     keys = [("strategy", pa.string()), ("replicate", pa.int32())]
     if any(p.name.startswith("point=") for p in root.iterdir()):
         keys.insert(0, ("point", pa.int32()))
@@ -408,10 +411,13 @@ def read_table(run: str | Path, table: str) -> pa.Table:
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The provenance a result file carries (scenario parsed from its JSON)."""
+    """The provenance a result file carries, without the ``cxsim.`` prefix: text, but the
+    seed and replicate as numbers and what is JSON (the scenario, a sweep's point, a
+    comparison's runs, seeds and common_random_numbers) parsed."""
     md = pq.read_schema(path).metadata or {}
-    info = {k.decode().removeprefix("cxsim."): v.decode() for k, v in md.items()
-            if k.startswith(b"cxsim.")}
-    if "scenario" in info:
-        info["scenario"] = json.loads(info["scenario"])
+    info: dict[str, Any] = {k.decode().removeprefix("cxsim."): v.decode() for k, v in md.items()
+                            if k.startswith(b"cxsim.")}
+    for key in info.keys() & {"scenario", "point", "runs", "seeds", "common_random_numbers",
+                              "seed", "replicate"}:
+        info[key] = json.loads(info[key])
     return info

@@ -197,6 +197,10 @@ def register[R: type[Rule]](name: str) -> Any:
     """Class decorator: make a rule selectable from a scenario file by ``name``."""
 
     def add(cls: R) -> R:
+        taken = REGISTRY[cls.kind].get(name)
+        if taken is not None and taken.__qualname__ != cls.__qualname__:
+            raise ValueError(f"the {cls.kind} rule name {name!r} is taken by {taken.__module__}."
+                             f"{taken.__qualname__}; register {cls.__qualname__} by another name")
         REGISTRY[cls.kind][name] = cls
         return cls
 
@@ -484,10 +488,21 @@ def rule_class(kind: str, name: str) -> type[Rule]:
             cls = getattr(importlib.import_module(module_name), attribute)
         except (ImportError, AttributeError, ValueError, TypeError) as error:
             raise RuleError([Problem(("rule",), f"cannot import {name!r}: {error}")]) from None
+        except Exception as error:  # the module itself fails: say so, not a traceback
+            raise RuleError([Problem(("rule",), f"importing {module_name!r} raised "
+                                     f"{type(error).__name__}: {error}")]) from None
         if not (isinstance(cls, type) and issubclass(cls, KINDS[kind])):
             raise RuleError(
                 [Problem(("rule",), f"{name!r} is not a {KINDS[kind].__name__} rule")]
             )
+        missing = [m for m in KINDS[kind].methods if getattr(cls, m) is getattr(KINDS[kind], m)]
+        if missing:
+            raise RuleError([Problem(("rule",), f"{name!r} does not define "
+                                     f"{' and '.join(missing)} (the methods of a "
+                                     f"{KINDS[kind].__name__} rule: docs/rules.md)")])
+        if not (isinstance(cls.Params, type) and issubclass(cls.Params, RuleParams)):
+            raise RuleError([Problem(("rule",), f"{name!r}: its Params must subclass "
+                                     "cxsim.rules.RuleParams (a pydantic model)")])
         return cls
     try:
         return REGISTRY[kind][name]

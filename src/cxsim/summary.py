@@ -115,7 +115,9 @@ def overloaded_lines(queues: pa.Table) -> list[str]:
     return warnings
 
 
-IGNORED_WHEN_PAIRING = ("strategies", "replicates", "seed", "description")
+IGNORED_WHEN_PAIRING = ("strategies", "replicates", "seed", "description", "output")
+"""What two runs may differ in and still be compared (``output`` says which event tables are
+kept, which leaves every KPI as it is)."""
 
 
 def differences_between(a: object, b: object, path: str = "") -> list[str]:
