@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from scipy import stats
 
 import cxsim
@@ -335,9 +336,9 @@ def test_an_edge_list_is_pinned_by_its_hash_and_a_changed_file_is_refused(tmp_pa
     next(run.path.glob("kpis/*/replicate=1/part-0.parquet")).unlink()  # an unfinished task
     ties.write_text(ties.read_text() + "0,25\n")
     with pytest.raises(cxsim.RunError, match=r"cannot resume: word_of_mouth\.network\.sha256: "
-                       r".*ties\.csv: the file has changed"):
+                       r".*ties\.csv: the file is not the one the scenario pins"):
         cxsim.resume(run.path)
-    with pytest.raises(cxsim.ScenarioError, match="the file has changed"):
+    with pytest.raises(cxsim.ScenarioError, match="the file is not the one the scenario pins"):
         cxsim.override(scenario, {"population.size": 50})  # the pin travels with the scenario
     other = tmp_path / "other.csv"
     other.write_text("a,b\n0,1\n")
@@ -366,3 +367,48 @@ def test_two_runs_that_differ_only_in_what_they_keep_can_be_paired():
     bigger = canonical(cxsim.load_scenario("scenarios/hotel.yaml",
                                                  ["population.size=30000"]))
     assert differences_between(on, bigger) == ["population.size (20000 vs 30000)"]
+
+
+def test_resume_refuses_a_run_made_by_other_cxsim_code(tmp_path):
+    run = cxsim.run(tiny_scenario({"replicates": 2}, size=50), tmp_path / "run")
+    next(run.path.glob("kpis/*/replicate=1/part-0.parquet")).unlink()
+    manifest = json.loads((run.path / "run.json").read_text())
+    assert manifest["cxsim_source"] == cxsim.execution.source_digest()
+    (run.path / "run.json").write_text(json.dumps({**manifest, "cxsim_source": "0" * 64}))
+    with pytest.raises(cxsim.RunError, match="made by other cxsim code"):
+        cxsim.resume(run.path)
+    (run.path / "run.json").write_text(json.dumps(manifest))
+    assert not cxsim.resume(run.path).missing()
+
+
+def test_a_run_file_that_its_overrides_make_valid_runs(tmp_path):
+    broken = tmp_path / "hotel.yaml"
+    broken.write_text(Path("scenarios/hotel.yaml").read_text().replace(
+        "horizon_days: 365", "horizon_days: -5"))
+    done = cli("run", str(broken), "--out", str(tmp_path / "run"), "--replicates", "2",
+               "--set", "horizon_days=5", "--set", "population.size=200", "-q")
+    assert done.returncode == 0, done.stderr
+
+
+def test_compare_of_a_run_without_strategies_and_of_a_folder_given_as_dot(tmp_path):
+    alone = tmp_path / "alone"
+    cxsim.run(tiny_scenario({"replicates": 2}, size=50), alone)
+    done = cli("compare", str(alone))
+    assert done.returncode == 0 and "No strategies" in done.stdout, done.stderr
+    other = tmp_path / "other"
+    cxsim.run(tiny_scenario({"replicates": 2, "seed": 3}, size=50), other)
+    done = cli("compare", ".", str(other), cwd=alone)
+    assert done.returncode == 0, done.stderr
+    assert (other / "comparison-against-alone.parquet").is_file()
+
+
+def test_a_changed_network_path_pins_the_new_file(tmp_path):
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text("a,b\n0,1\n")
+    second.write_text("a,b\n1,2\n")
+    pinned = tiny_scenario({"word_of_mouth.network": {"kind": "edge_list", "path": str(first)}},
+                           size=10)
+    text = tmp_path / "pinned.yaml"
+    text.write_text(yaml.safe_dump(pinned.model_dump(mode="json", by_alias=True)))
+    moved = cxsim.load_scenario(text, [f"word_of_mouth.network.path={second}"])
+    assert moved.word_of_mouth.network.sha256 == hashlib.sha256(second.read_bytes()).hexdigest()

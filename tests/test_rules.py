@@ -233,3 +233,24 @@ def test_a_built_in_rule_name_cannot_be_taken_by_another_class():
         class MyLinear(Disconfirmation):
             def felt_value(self, quality, expectation):
                 return quality - expectation
+
+
+def test_a_rule_of_another_module_cannot_take_a_built_in_name_by_its_class_name(tmp_path,
+                                                                              monkeypatch):
+    (tmp_path / "shadow_rules.py").write_text(
+        "from cxsim.rules import PeakEnd, register\n\n\n@register('peak_end')\n"
+        "class PeakEnd(PeakEnd):\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match=r"'peak_end' is taken by cxsim\.rules\.PeakEnd"):
+        __import__("shadow_rules")
+
+
+def test_a_felt_value_rule_may_return_its_input_on_a_weighted_journey(tmp_path, monkeypatch):
+    (tmp_path / "plain_rules.py").write_text(
+        "from cxsim.rules import Disconfirmation\n\n\nclass Quality(Disconfirmation):\n"
+        "    def felt_value(self, quality, expectation):\n        return quality\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    scenario = tiny_scenario({"perception.disconfirmation.rule": "plain_rules:Quality",
+                              "touchpoints.shop.importance": 0.5}, size=50, horizon_days=3)
+    moments = simulate(scenario)["moments"].to_pandas()
+    assert np.allclose(moments.felt_value, 0.5 * moments.quality)

@@ -518,3 +518,22 @@ def test_a_quality_or_expectation_off_the_0_to_10_scale_is_warned_about():
     found = [w for w in warnings(off) if "0–10 scale" in w]
     assert len(found) == 2 and "touchpoints.shop.quality: a median of 73" in found[0]
     assert "population.segments.everyone.expectation: a median of -2" in found[1]
+
+
+def test_a_complaint_about_a_moment_of_importance_zero_holds_nothing_back():
+    from cxsim.model import JourneyModel
+
+    def held_after_day_0(importance: float) -> np.ndarray:
+        scenario = service_world({"population.segments.everyone.complain_propensity": 1.0,
+                                  "touchpoints.b.problem_probability": 1.0,
+                                  "touchpoints.a.problem_probability": 0.0,
+                                  "touchpoints.b.importance": importance}, size=500)
+        model = JourneyModel(scenario)
+        model.steps += 1  # day 0's phases up to care's answer, which releases what is held
+        model.today = model._begin_day()
+        for phase in model.phases[:model.phases.index("serve")]:
+            getattr(model, phase)()
+        return model.service.held
+
+    assert np.isnan(held_after_day_0(0.0)).all()  # complaints made, nothing to fold in later
+    assert not np.isnan(held_after_day_0(1.0)).all()

@@ -20,6 +20,9 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 
+import yaml
+from pydantic import ValidationError
+
 from cxsim import __version__
 from cxsim.checks import warnings
 from cxsim.execution import (
@@ -197,6 +200,16 @@ def _fixed_costs_note(as_filed: Scenario, scenario: Scenario) -> list[str]:
             f"but {what} stay as in the file, so profit reads low"]
 
 
+def _as_filed(path: str) -> Scenario | None:
+    """The scenario file as it is, without overrides, for the notes on what they change: its
+    schema only (no network built, no strategies patched); None if it is not valid alone (the
+    overrides may be what makes it valid)."""
+    try:
+        return Scenario.model_validate(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValidationError):
+        return None
+
+
 def _added_sections_note(as_filed: Scenario, overrides: list[str]) -> list[str]:
     """A note for each ``--set`` that goes into a section ``as_filed`` does not have (a
     touchpoint's ``care``, ``service.follow_up``), so adds it: a line of servers at a
@@ -254,8 +267,9 @@ def _run(args: argparse.Namespace) -> int:
             overrides.append(f"seed={args.seed}")
         scenario = load_scenario(args.scenario, overrides)
         say(f"Running {_describe(scenario)}")
-        filed = load_scenario(args.scenario) if args.overrides else scenario
-        notes = _fixed_costs_note(filed, scenario) + _added_sections_note(filed, args.overrides)
+        filed = _as_filed(args.scenario) if args.overrides else scenario
+        notes = [] if filed is None else (_fixed_costs_note(filed, scenario)
+                                          + _added_sections_note(filed, args.overrides))
         for note in notes:
             print(note, file=sys.stderr)  # even with -q: it changes how profit reads
         folder = Path(args.out) if args.out else default_folder(scenario)
@@ -407,10 +421,10 @@ def _compare(args: argparse.Namespace) -> int:
             raise RunError(f"--kpi: {unknown('KPI', kpi, [*KPI_SCHEMA.names, 'all'])}")
     table = compare(*runs, baseline=args.baseline)
     name = ("comparison.parquet" if len(runs) == 1 else
-            f"comparison-against-{runs[0].path.name}.parquet")
+            f"comparison-against-{runs[0].path.resolve().name}.parquet")
     out = runs[-1].path / name
     write_comparison(table, out)
-    if "all" not in kpis:  # each strategy's KPIs in the order asked for
+    if "all" not in kpis and table.num_rows:  # each strategy's KPIs in the order asked for
         rank = {kpi: i for i, kpi in enumerate(dict.fromkeys(kpis))}
         strategies, names = table["strategy"].to_pylist(), table["kpi"].to_pylist()
         first = {s: i for i, s in reversed(list(enumerate(strategies)))}

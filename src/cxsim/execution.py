@@ -7,6 +7,8 @@ tests); ``run`` runs them all into a results folder (see :mod:`cxsim.results`) a
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
 import itertools
 import json
@@ -210,8 +212,10 @@ class Run:
         return Scenario.model_validate_json((self.path / "scenario.json").read_text())
 
     def tasks(self) -> list[Task]:
-        """Every task of the run, finished or not."""
-        return plan(self.path, self.scenario)
+        """Every task of the run, finished or not, listed without building the strategies'
+        worlds (so that a run whose rule's module is gone can still be listed, compared and
+        reported; :func:`resume` checks the worlds)."""
+        return plan(self.path, self.scenario, worlds=False)
 
     def missing(self) -> list[Task]:
         """The tasks whose results are not (all) written yet."""
@@ -261,7 +265,8 @@ def rules_run(scenario: Scenario) -> tuple[dict[str, Any], dict[str, dict[str, s
         rules[name] = {}
         for kind, (path, spec) in rule_specs(world).items():
             rule = make_rule(kind, spec.rule, spec.model_extra or {})
-            rules[name][".".join(path)] = {"rule": spec.rule, **rule.params.model_dump()}
+            rules[name][".".join(path)] = {"rule": spec.rule,
+                                           **rule.params.model_dump(mode="json")}
             module = sys.modules[type(rule).__module__]
             file = getattr(module, "__file__", None)
             if ":" in spec.rule and file is not None:
@@ -269,32 +274,51 @@ def rules_run(scenario: Scenario) -> tuple[dict[str, Any], dict[str, dict[str, s
     return rules, modules
 
 
-def _changed_rule_modules(manifest: dict[str, Any]) -> list[str]:
-    """The modules of rules of one's own that differ from those a run started with."""
+@functools.cache
+def source_digest() -> str:
+    """The SHA-256 of cxsim's own modules (their names and bytes, in name order): which model
+    a run was made with, finer than its version number."""
+    digest = hashlib.sha256()
+    for file in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(file.name.encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()
+
+
+def _changed_code(manifest: dict[str, Any]) -> list[str]:
+    """How the code a run would resume with differs from the code it started with: cxsim's own
+    (:func:`source_digest`) or the module of a rule of one's own."""
+    started = manifest.get("cxsim_source")
+    if started != source_digest():
+        return [f"the run was made by other cxsim code (cxsim {manifest.get('cxsim_version')}, "
+                f"source {str(started)[:12]}; this cxsim's is {source_digest()[:12]}): resuming "
+                "would mix the results of two models; finish it with the cxsim it started with"]
     changed = []
     for name, recorded in manifest.get("rule_modules", {}).items():
         try:
             file = importlib.import_module(name).__file__
         except ImportError:
             continue  # said by the scenario's own check
-        if file is None or file_sha256(Path(file)) != recorded["sha256"]:
-            changed.append(f"the module {name} ({file}) is not the one the run started with "
-                           f"({recorded['file']}, SHA-256 {recorded['sha256'][:12]}…): resuming "
-                           "would mix two versions of a rule")
+        now = file_sha256(Path(file)) if file is not None else "none"
+        if now != recorded["sha256"]:
+            where = "" if file == recorded["file"] else f", then at {recorded['file']}"
+            changed.append(f"the rule module {name} ({file}{where}) has changed since the run "
+                           f"started (SHA-256 then {recorded['sha256'][:12]}, now {now[:12]}): "
+                           "resuming would mix two versions of a rule")
     return changed
 
 
-def plan(root: Path, scenario: Scenario) -> list[Task]:
+def plan(root: Path, scenario: Scenario, worlds: bool = True) -> list[Task]:
     """The tasks of a run: every strategy (baseline first) of every replicate, at every design
-    point of the sweep if there is one."""
+    point of the sweep if there is one. ``worlds``: work out the strategies' worlds, which
+    tasks that will run need (their channels); without, the tasks can only be listed."""
     scenario_json = json.dumps(canonical(scenario))  # key order matters: segments, touchpoints
     points: list[tuple[int | None, dict[str, Any] | None]] = [(None, None)]
     if scenario.sweep is not None:
         points = list(enumerate(design(scenario.sweep, scenario.seed)))
-    strategies, channels = prepare(scenario)
+    channels = prepare(scenario)[1] if worlds else []
     return [Task(root, scenario, scenario_json, name, r, channels, point, values)
             for point, values in points
-            for r in range(scenario.replicates) for name in strategies]
+            for r in range(scenario.replicates) for name in [BASELINE, *scenario.strategies]]
 
 
 def run(
@@ -340,20 +364,21 @@ def run(
         raise RunError(f"{root}: already exists and is not empty; choose another results "
                        f"folder (--out), or finish an interrupted run with: cxsim run --resume "
                        f"{root} (in Python: cxsim.resume)")
-    root.mkdir(parents=True, exist_ok=True)
     data = canonical(scenario)
     tasks = plan(root, scenario)
+    rules, modules = rules_run(scenario)  # what run.json records, before anything is written
+    found = warnings(scenario)
+    root.mkdir(parents=True, exist_ok=True)
     if scenario.sweep is not None:
         points = {t.point: t.values for t in tasks}
         write_comparison(pa.Table.from_pylist([{"point": k, **v} for k, v in points.items()]),
                          root / "design.parquet")
     _write_atomically(root / "scenario.yaml", yaml.safe_dump(data, sort_keys=False))
     _write_atomically(root / "scenario.json", tasks[0].scenario_json)
-    found = warnings(scenario)
-    rules, modules = rules_run(scenario)
     _write_atomically(root / MANIFEST, json.dumps({
         "scenario": scenario.name, "seed": scenario.seed, "replicates": scenario.replicates,
         "strategies": [BASELINE, *scenario.strategies], "cxsim_version": __version__,
+        "cxsim_source": source_digest(),
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "tasks": [{"strategy": t.strategy, "replicate": t.replicate}
                   | ({"point": t.point} if t.point is not None else {}) for t in tasks],
@@ -381,19 +406,19 @@ def resume(
     Leftovers of interrupted writes are removed first. The result equals an uninterrupted run.
     Raises :class:`RunError` when ``folder`` is not a run, or when its scenario no longer
     checks out: a file it names (an edge list) gone or changed since the run started, a rule's
-    module that cannot be imported or has changed (``run.json`` keeps its SHA-256).
+    module that cannot be imported or has changed (``run.json`` keeps its SHA-256), or cxsim's
+    own code changed (:func:`source_digest`).
     """
     result = Run(folder)
     problems = scenario_problems(result.scenario)  # files unchanged, rules importable
-    found = [f"{p.dotted}: {p.message}" for p in problems] or _changed_rule_modules(
-        result.manifest)
+    found = [f"{p.dotted}: {p.message}" for p in problems] or _changed_code(result.manifest)
     if found:
         raise RunError(f"{result.path}: cannot resume: " + "; ".join(found) + " (the run's "
                        "scenario is checked again: put back what it ran with, a file or a "
                        "rule's module, or start a new run)")
     for leftover in result.path.rglob("*.tmp"):
         leftover.unlink()
-    missing = result.missing()
+    missing = [task for task in plan(result.path, result.scenario) if not task.done()]
     execute(missing, len(result.manifest["tasks"]), workers, cluster, progress)
     _record_finish(result.path)
     return result

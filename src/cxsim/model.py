@@ -321,8 +321,9 @@ class JourneyModel(mesa.Model):
         self.keep_moments(who, tp, quality, expectation, felt, problem, wait, Moment.JOURNEY)
         complains = None
         if problems:  # complainers' bad moments wait for care's answer (cxsim.service)
+            held = np.where(graph.forgotten[tp], np.nan, felt) if graph.forgets else felt
             complains, complaints = self.service.complain(
-                who, problem, felt, p.traits["complain_propensity"],
+                who, problem, held, p.traits["complain_propensity"],
                 self.streams.key("complain"), serial, day)
             self.today.problems += problems
             self.today.complaints += complaints
@@ -415,9 +416,7 @@ class JourneyModel(mesa.Model):
             return _felt(rule, params, quality, expectation, graph.importance, tp)
         felt = self.world.disconfirmation.call("felt_value", quality, expectation,
                                                size=len(quality))
-        if graph.weighted:
-            felt *= graph.importance[tp]
-        return felt
+        return felt * graph.importance[tp] if graph.weighted else felt
 
     def remember(self, who: np.ndarray, felt: np.ndarray, left_out: np.ndarray | None = None,
                  tp: np.ndarray | None = None) -> None:

@@ -317,8 +317,10 @@ def build_network(spec: NetworkSpec, n: int, seed: int, base: Path | None = None
         if base is not None and not path.is_absolute():
             path = base / path
         if spec.sha256 is not None and (found := file_sha256(path)) != spec.sha256:
-            raise NetworkError(f"{path}: the file has changed: its SHA-256 is {found}, the "
-                               f"scenario's {spec.sha256}", "sha256")
+            raise NetworkError(f"{path}: the file is not the one the scenario pins: its SHA-256 "
+                               f"is {found}, the scenario's {spec.sha256} (the file has changed, "
+                               "or another file has its path); remove sha256 to pin the file as "
+                               "it is now", "sha256")
         a, b, strong = read_edge_list(path, n)
         if strong is not None and spec.strong_share is not None:
             raise NetworkError(f"{path}: the file has a strong column, so strong_share must not "

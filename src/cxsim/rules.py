@@ -198,7 +198,9 @@ def register[R: type[Rule]](name: str) -> Any:
 
     def add(cls: R) -> R:
         taken = REGISTRY[cls.kind].get(name)
-        if taken is not None and taken.__qualname__ != cls.__qualname__:
+        same = taken is not None and (taken.__module__, taken.__qualname__) == (
+            cls.__module__, cls.__qualname__)  # a module imported again
+        if taken is not None and not same:
             raise ValueError(f"the {cls.kind} rule name {name!r} is taken by {taken.__module__}."
                              f"{taken.__qualname__}; register {cls.__qualname__} by another name")
         REGISTRY[cls.kind][name] = cls

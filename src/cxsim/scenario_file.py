@@ -189,6 +189,8 @@ def parse_scenario(
              for path, (line, col) in located.duplicates]
     if lines:  # what the file means is unclear: the other checks would mislead
         raise ScenarioError(lines)
+    overrides = list(overrides)
+    _unpin_a_changed_network(located.data, [o.partition("=")[0] for o in overrides])
     for text_ in overrides:
         dotted, value = parse_override(text_)
         try:
@@ -227,6 +229,17 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     except OSError as error:
         raise ScenarioError([f"{path}: cannot read: {error.strerror}"]) from None
     return parse_scenario(text, str(path), overrides, base=path.parent)
+
+
+def _unpin_a_changed_network(data: dict[str, Any], paths: list[str]) -> None:
+    """Drop the edge list's pinned SHA-256 (in place) when ``paths`` (of overrides) change the
+    network but not the pin: the file is then pinned as it is now (:func:`_anchor_files`)."""
+    network = (data.get("word_of_mouth") or {}).get("network") if isinstance(
+        data.get("word_of_mouth"), dict) else None
+    changed = [p for p in paths if p.strip().startswith("word_of_mouth.network")]
+    if isinstance(network, dict) and changed and not any(p.strip().endswith(".sha256")
+                                                         for p in changed):
+        network.pop("sha256", None)
 
 
 def _anchor_files(data: dict[str, Any], base: Path | None) -> None:
@@ -282,8 +295,5 @@ def override(scenario: Scenario, overrides: Iterable[str] | dict[str, Any]) -> S
             for k, v in overrides.items()
         ]
     overrides = list(overrides)
-    data = scenario.model_dump(mode="json", by_alias=True)
-    if any(o.partition("=")[0].strip().startswith("word_of_mouth.network") for o in overrides):
-        data["word_of_mouth"]["network"].pop("sha256", None)  # pinned again, if a file
-    text = yaml.safe_dump(data, sort_keys=False)
+    text = yaml.safe_dump(scenario.model_dump(mode="json", by_alias=True), sort_keys=False)
     return parse_scenario(text, f"<scenario {scenario.name}>", overrides)

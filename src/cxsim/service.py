@@ -248,8 +248,8 @@ class ServiceDesk:
         """Customers ``who`` just met their touchpoints, some with a ``problem`` (bad moments
         ``felt``): those who complain (their draw of stream ``key`` at ``serial`` below their
         ``propensity``, no episode already open) open an episode with a first contact today,
-        and their bad moment is held back. Returns who complains (mask over ``who``) and how
-        many."""
+        and their bad moment is held back (a NaN felt: a moment not remembered, nothing held).
+        Returns who complains (mask over ``who``) and how many."""
         complains = np.zeros(len(who), dtype=np.bool_)
         count = _complain(who, problem, felt, propensity, key, serial,
                           self.desks.anyone_complains, self.problems, self.failures, self.open,

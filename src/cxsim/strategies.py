@@ -63,6 +63,8 @@ def expand(data: Any, parts: list[str], create: bool, done: tuple[Any, ...] = ()
     head, rest = parts[0], parts[1:]
     here = ".".join(str(p) for p in done) or "the scenario"
     if data is None:  # an optional section the scenario does not have (a care section)
+        if not create:
+            raise PatchError(f"{here} is not set (the scenario has none): nothing to remove")
         raise PatchError(f"{here} is not set (the scenario has none): to add one, set the whole "
                          f"of {here} (e.g. {here}: {{{head}: ...}}), with the fields it needs")
     if not isinstance(data, dict | list):
