@@ -57,8 +57,11 @@ def test_a_compiled_journey_memory_is_the_numpy_one(rule: JourneyMemory):
     for _ in range(10):
         who = RNG.choice(size, 80, replace=False)
         felt, left_out = RNG.normal(0, 2, 80), RNG.random(80) < 0.2
+        tp, forgotten = RNG.integers(0, 3, 80), np.array([False, True, False])
+        left_out |= forgotten[tp]  # at a touchpoint of importance 0, or left out
         rule.remember(numpy_memory, who[~left_out], felt[~left_out])
-        compiled_remember(code, params, first, second, who, felt, left_out)
+        compiled_remember(code, params, first, second, who, felt, left_out & ~forgotten[tp],
+                          tp, forgotten)
     everyone = np.arange(size)
     assert code and all(np.array_equal(numpy_memory[n], compiled_memory[n]) for n in rule.state)
     assert np.array_equal(compiled_recall(code, params, first, second, everyone),

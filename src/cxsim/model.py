@@ -65,6 +65,9 @@ from cxsim.service import MAX_PATIENCE_RATIO, CareDesks, Contacts, ServiceDesk
 from cxsim.streams import Streams, slot_uniform
 from cxsim.word_of_mouth import talk
 
+_NO_MASK = np.empty(0, dtype=np.bool_)  # compiled_remember: nobody left out
+_NO_TOUCHPOINTS = np.empty(0, dtype=np.int64)  # compiled_remember: no touchpoint forgotten
+
 MAX_HOPS_PER_DAY = 64
 """A customer makes at most this many moves in one day; the rest wait for the next day."""
 
@@ -321,10 +324,9 @@ class JourneyModel(mesa.Model):
         self.keep_moments(who, tp, quality, expectation, felt, problem, wait, Moment.JOURNEY)
         complains = None
         if problems:  # complainers' bad moments wait for care's answer (cxsim.service)
-            held = np.where(graph.forgotten[tp], np.nan, felt) if graph.forgets else felt
             complains, complaints = self.service.complain(
-                who, problem, held, p.traits["complain_propensity"],
-                self.streams.key("complain"), serial, day)
+                who, tp, problem, felt, p.traits["complain_propensity"],
+                self.streams.key("complain"), serial, day, graph.forgotten)
             self.today.problems += problems
             self.today.complaints += complaints
         self.remember(who, felt, left_out=complains, tp=tp)
@@ -424,14 +426,16 @@ class JourneyModel(mesa.Model):
         ``left_out`` (a mask over ``who``) and those at touchpoints ``tp`` of importance 0: a
         moment of no weight in memory leaves no trace there (it is not the journey's end)."""
         memory, (rule, params), graph = self.world.memory, self.world.memory_rule, self.world.graph
-        if tp is not None and graph.forgets:
-            forgotten = graph.forgotten[tp]
-            left_out = forgotten if left_out is None else left_out | forgotten
         if rule:
             first, second = (self.people.memory[name] for name in memory.state)
             compiled_remember(rule, params, first, second, who, felt,
-                              np.zeros(len(who), np.bool_) if left_out is None else left_out)
+                              _NO_MASK if left_out is None else left_out,
+                              tp if tp is not None and graph.forgets else _NO_TOUCHPOINTS,
+                              graph.forgotten)
             return
+        if tp is not None and graph.forgets:
+            forgotten = graph.forgotten[tp]
+            left_out = forgotten if left_out is None else left_out | forgotten
         if left_out is not None:
             who, felt = who[~left_out], felt[~left_out]
         memory.call("remember", self.people.memory, who, felt)

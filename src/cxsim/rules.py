@@ -399,13 +399,15 @@ def compiled_felt_value(rule: int, params: np.ndarray, quality: float,
 
 @numba.njit(cache=True)
 def compiled_remember(rule: int, params: np.ndarray, first: np.ndarray, second: np.ndarray,
-                      who: np.ndarray, felt: np.ndarray,
-                      left_out: np.ndarray) -> None:  # pragma: no cover - compiled
+                      who: np.ndarray, felt: np.ndarray, left_out: np.ndarray, tp: np.ndarray,
+                      forgotten: np.ndarray) -> None:  # pragma: no cover - compiled
     """:meth:`JourneyMemory.remember` by the built-in rule numbered ``rule``, for customers
-    ``who`` but those ``left_out``; ``first`` and ``second`` are the rule's ``state`` arrays in
-    their order."""
+    ``who`` but those ``left_out`` (a mask, or empty for none) and those at touchpoints ``tp``
+    that are ``forgotten`` (empty ``tp``: none); ``first`` and ``second`` are the rule's
+    ``state`` arrays in their order."""
+    masked, placed = left_out.shape[0] > 0, tp.shape[0] > 0
     for i in range(who.shape[0]):
-        if left_out[i]:
+        if (masked and left_out[i]) or (placed and forgotten[tp[i]]):
             continue
         w, value = who[i], felt[i]
         if rule == PEAK_END:

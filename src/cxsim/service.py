@@ -242,16 +242,17 @@ class ServiceDesk:
         self.failures[who] = 0
         self.answer_low[who], self.answer_high[who] = np.inf, -np.inf
 
-    def complain(self, who: np.ndarray, problem: np.ndarray, felt: np.ndarray,
-                 propensity: np.ndarray, key: np.uint64, serial: np.ndarray,
-                 day: int) -> tuple[np.ndarray, int]:
-        """Customers ``who`` just met their touchpoints, some with a ``problem`` (bad moments
-        ``felt``): those who complain (their draw of stream ``key`` at ``serial`` below their
-        ``propensity``, no episode already open) open an episode with a first contact today,
-        and their bad moment is held back (a NaN felt: a moment not remembered, nothing held).
-        Returns who complains (mask over ``who``) and how many."""
+    def complain(self, who: np.ndarray, tp: np.ndarray, problem: np.ndarray, felt: np.ndarray,
+                 propensity: np.ndarray, key: np.uint64, serial: np.ndarray, day: int,
+                 forgotten: np.ndarray) -> tuple[np.ndarray, int]:
+        """Customers ``who`` just met their touchpoints ``tp``, some with a ``problem`` (bad
+        moments ``felt``): those who complain (their draw of stream ``key`` at ``serial`` below
+        their ``propensity``, no episode already open) open an episode with a first contact
+        today, and their bad moment is held back, unless its touchpoint is ``forgotten``
+        (importance 0: nothing to remember). Returns who complains (mask over ``who``) and how
+        many."""
         complains = np.zeros(len(who), dtype=np.bool_)
-        count = _complain(who, problem, felt, propensity, key, serial,
+        count = _complain(who, tp, problem, felt, forgotten, propensity, key, serial,
                           self.desks.anyone_complains, self.problems, self.failures, self.open,
                           self.held, self.complaints, complains)
         if count:
@@ -474,7 +475,8 @@ def _release_held(who: np.ndarray, attempt: np.ndarray, abandoned: np.ndarray,
 
 
 @numba.njit(cache=True)
-def _complain(who: np.ndarray, problem: np.ndarray, felt: np.ndarray, propensity: np.ndarray,
+def _complain(who: np.ndarray, tp: np.ndarray, problem: np.ndarray, felt: np.ndarray,
+              forgotten: np.ndarray, propensity: np.ndarray,
               key: np.uint64, serial: np.ndarray, anyone: bool, problems: np.ndarray,
               failures: np.ndarray, open_: np.ndarray, held: np.ndarray, complaints: np.ndarray,
               complains: np.ndarray) -> int:  # pragma: no cover - compiled
@@ -489,7 +491,7 @@ def _complain(who: np.ndarray, problem: np.ndarray, felt: np.ndarray, propensity
         failures[w] += 1
         if anyone and not open_[w] and slot_uniform(w, serial[i], key) < propensity[w]:
             open_[w] = complains[i] = True
-            held[w] = felt[i]
+            held[w] = np.nan if forgotten[tp[i]] else felt[i]
             complaints[w] += 1
             count += 1
     return count
