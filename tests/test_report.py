@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from cxsim.execution import Run
-from cxsim.report import BENDS, Obstacle, _bends, build_report
+from cxsim.report import BENDS, JOURNEY_KEY, Obstacle, _bends, build_report
 
 SCENARIOS = sorted(Path("scenarios").glob("*.yaml"))
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -230,3 +230,19 @@ def test_an_arrow_bends_around_the_circles_and_labels_in_its_way():
 
     assert _bends([("a", "b")], at, label_at(20))["a", "b"] == BENDS[0]  # above: clear
     assert _bends([("a", "b")], at, label_at(-30))["a", "b"] == -BENDS[0]  # below: go above
+
+
+def test_the_journey_counts_are_per_replicate(report):
+    run, output = Run(report.parent), Run(report.parent).scenario.output
+    kept = output.moments_sample if output.moments == "sample" else 1.0  # small: all drawn
+    moments = run.table("moments").to_pandas()
+    moments = moments[moments.strategy == "baseline"].sort_values(
+        ["replicate", "customer", "day"], kind="stable")
+    moments["next"] = moments.groupby(list(JOURNEY_KEY))["touchpoint"].shift(-1)
+    top = moments.dropna(subset=["next"]).groupby(["touchpoint", "next"],
+                                                  observed=True).size().max()
+    journey = section(report.read_text(), "journey")
+    first = re.search(r"<tbody>\s*<tr>\s*<td>.*?</td>\s*<td>.*?</td>\s*<td>([\d,]+)</td>",
+                      journey, re.S)
+    assert first and int(first.group(1).replace(",", "")) == round(top / (2 * kept))
+    assert "per replicate (the mean of 2)" in journey

@@ -464,12 +464,17 @@ def _moments(run: Run) -> pd.DataFrame | None:
         if column in frame:
             frame[column] = frame[column].astype(str)
     frame = frame[frame.strategy == BASELINE]
+    output = run.scenario.output
+    kept = output.moments_sample if output.moments == "sample" else 1.0
     if len(frame) > MOMENT_ROWS:
         customers = frame.customer.unique()
         keep = np.random.default_rng(0).choice(customers, size=int(
             len(customers) * MOMENT_ROWS / len(frame)), replace=False)
         frame = frame[frame.customer.isin(keep)]
-    return frame.sort_values(["replicate", "customer", "day"], kind="stable")
+        kept *= len(keep) / len(customers)
+    frame = frame.sort_values(["replicate", "customer", "day"], kind="stable")
+    frame.attrs["kept"] = kept  # the share of customers whose moments are here
+    return frame
 
 
 JOURNEY_KEY = ["replicate", "customer", "journey"]
@@ -481,20 +486,27 @@ def _journey(run: Run, moments: pd.DataFrame | None) -> str:
                         "(output.moments: off), so the journey cannot be drawn.</p>")
     steps = moments[[*JOURNEY_KEY, "touchpoint"]].copy()
     steps["next"] = steps.groupby(JOURNEY_KEY)["touchpoint"].shift(-1)
-    flows = steps.dropna(subset=["next"]).groupby(["touchpoint", "next"]).size()
-    visits = moments.touchpoint.value_counts()
+    replicates, kept = moments.replicate.nunique(), moments.attrs.get("kept", 1.0)
+
+    def per_replicate(counts: pd.Series) -> pd.Series:  # the whole population's, estimated
+        return (counts / (replicates * kept)).round().astype(int)
+
+    flows = per_replicate(steps.dropna(subset=["next"]).groupby(["touchpoint", "next"]).size())
+    flows = flows[flows > 0]  # a rare step, below one a replicate
+    visits = per_replicate(moments.touchpoint.value_counts())
     busiest = flows.reset_index(name="moves").rename(columns={"touchpoint": "from",
                                                               "next": "to"})
     busiest["share of moves"] = (busiest.moves / busiest.moves.sum()).map("{:.1%}".format)
-    steps_table = ("<h3>Busiest steps</h3>" + _table(
-        busiest.sort_values("moves", ascending=False).head(12)) if len(busiest) else
+    busiest = busiest.sort_values("moves", ascending=False).head(12).rename(
+        columns={"moves": "moves per replicate"})
+    steps_table = ("<h3>Busiest steps</h3>" + _table(busiest) if len(busiest) else
         "<p>No customer moved from one touchpoint to another: every journey is one moment."
         "</p>")
-    output = run.scenario.output
-    kept = (f"{output.moments_sample:.0%} of customers" if output.moments == "sample"
-            else "every customer")
-    caption = ("Baseline journeys, all replicates, counted over the moments of truth kept for "
-               f"{kept}. Columns are the journey's stages, left to right; a circle's area is "
+    counted = ("counted over every customer's moments of truth" if kept == 1 else
+               f"estimated from the moments of truth of {kept:.1%} of customers (the counts "
+               f"scaled by 1/{kept:.3g})")
+    caption = (f"Baseline journeys, per replicate (the mean of {replicates}), {counted}. "
+               "Columns are the journey's stages, left to right; a circle's area is "
                "the touchpoint's visits, an arrow's width the customers going from one moment "
                "of truth to the next along it, care contacts included (a complaint's call or "
                "an escalation is an arrow to the care touchpoint, though not a journey edge); "
