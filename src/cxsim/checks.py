@@ -7,6 +7,7 @@ leave, rules that exist with valid parameters, and strategies whose patched scen
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from cxsim.network import (
 )
 from cxsim.problems import Problem, from_validation_error, unknown
 from cxsim.queues import weekly_servers
-from cxsim.rules import RuleError, make_rule
+from cxsim.rules import SLOTS, RuleError, make_rule
 from cxsim.scenario import RuleSpec, Scenario
 from cxsim.strategies import BASELINE, canonical, patch
 
@@ -34,13 +35,8 @@ SHARE_TOLERANCE = 1e-6
 
 def rule_specs(scenario: Scenario) -> dict[str, tuple[tuple[str, ...], RuleSpec]]:
     """Each rule kind with the path and spec the scenario gives for it."""
-    p = scenario.perception
-    return {
-        "disconfirmation": (("perception", "disconfirmation"), p.disconfirmation),
-        "memory": (("perception", "memory"), p.memory),
-        "attitude": (("perception", "attitude"), p.attitude),
-        "loyalty": (("loyalty",), scenario.loyalty),
-    }
+    return {kind: (path, functools.reduce(getattr, path, scenario))
+            for kind, path in SLOTS.items()}
 
 
 def world_problems(scenario: Scenario) -> list[Problem]:
@@ -172,12 +168,11 @@ def _matches(pattern: list[str], path: tuple[Any, ...]) -> bool:
 
 def warnings(scenario: Scenario) -> list[str]:
     """What is valid but probably not meant: strategies that start after the horizon,
-    qualities and expectations off the 0–10 scale,
-    visitors arriving at a staffed touchpoint of the journey while nobody is on duty (they
-    would wait until the next opening), a contact channel nobody ever answers, contacts made
-    while no contact line is open, a word-of-mouth
-    rate that does not apply to the population's network, people an edge list ties to nobody,
-    and whole-number fields in a Morris sweep."""
+    qualities and expectations off the 0–10 scale, visitors arriving at a staffed touchpoint
+    of the journey while nobody is on duty (they would wait until the next opening), a contact
+    channel nobody ever answers, contacts made while no contact line is open, a word-of-mouth
+    rate that does not apply to the population's network, a network that ties many people to
+    nobody, and whole-number fields in a Morris sweep."""
     found = [f"warning: strategy {name} starts on day {s.from_day}, after the horizon "
              f"({scenario.horizon_days} days): it will equal the baseline"
              for name, s in scenario.strategies.items() if s.from_day >= scenario.horizon_days]

@@ -215,7 +215,7 @@ class Run:
         """Every task of the run, finished or not, listed without building the strategies'
         worlds (so that a run whose rule's module is gone can still be listed, compared and
         reported; :func:`resume` checks the worlds)."""
-        return plan(self.path, self.scenario, worlds=False)
+        return plan(self.path, self.scenario, channels=[])
 
     def missing(self) -> list[Task]:
         """The tasks whose results are not (all) written yet."""
@@ -253,12 +253,13 @@ def default_folder(scenario: Scenario, root: Path = Path("results")) -> Path:
     return path
 
 
-def rules_run(scenario: Scenario) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
-    """The rules of every world of ``scenario`` (the baseline's and each strategy's), with all
-    their parameters (defaults filled in), and the file and SHA-256 of each module a rule of
-    one's own comes from: what a run records in ``run.json``, so that its resume can refuse a
-    module changed since."""
-    worlds = {BASELINE: scenario, **strategy_worlds(scenario)[0]}
+def rules_run(scenario: Scenario, strategies: dict[str, StrategyWorld]
+              ) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
+    """The rules of every world of ``scenario`` (the baseline's and each of ``strategies``',
+    from :func:`prepare`), with all their parameters (defaults filled in), and the file and
+    SHA-256 of each module a rule of one's own comes from: what a run records in
+    ``run.json``, so that its resume can refuse a module changed since."""
+    worlds = {name: scenario if world is None else world[0] for name, world in strategies.items()}
     rules: dict[str, Any] = {}
     modules: dict[str, dict[str, str]] = {}
     for name, world in worlds.items():
@@ -307,15 +308,16 @@ def _changed_code(manifest: dict[str, Any]) -> list[str]:
     return changed
 
 
-def plan(root: Path, scenario: Scenario, worlds: bool = True) -> list[Task]:
+def plan(root: Path, scenario: Scenario, channels: list[str] | None = None) -> list[Task]:
     """The tasks of a run: every strategy (baseline first) of every replicate, at every design
-    point of the sweep if there is one. ``worlds``: work out the strategies' worlds, which
-    tasks that will run need (their channels); without, the tasks can only be listed."""
+    point of the sweep if there is one. Tasks that will run need the run's ``channels``
+    (:func:`prepare` works them out from the strategies' worlds when they are not given); for
+    tasks that are only listed, ``[]`` will do."""
     scenario_json = json.dumps(canonical(scenario))  # key order matters: segments, touchpoints
     points: list[tuple[int | None, dict[str, Any] | None]] = [(None, None)]
     if scenario.sweep is not None:
         points = list(enumerate(design(scenario.sweep, scenario.seed)))
-    channels = prepare(scenario)[1] if worlds else []
+    channels = prepare(scenario)[1] if channels is None else channels
     return [Task(root, scenario, scenario_json, name, r, channels, point, values)
             for point, values in points
             for r in range(scenario.replicates) for name in [BASELINE, *scenario.strategies]]
@@ -365,8 +367,9 @@ def run(
                        f"folder (--out), or finish an interrupted run with: cxsim run --resume "
                        f"{root} (in Python: cxsim.resume)")
     data = canonical(scenario)
-    tasks = plan(root, scenario)
-    rules, modules = rules_run(scenario)  # what run.json records, before anything is written
+    strategies, channels = prepare(scenario)
+    tasks = plan(root, scenario, channels)
+    rules, modules = rules_run(scenario, strategies)  # for run.json, before anything is written
     found = warnings(scenario)
     root.mkdir(parents=True, exist_ok=True)
     if scenario.sweep is not None:

@@ -40,11 +40,18 @@ def hint(name: str, known: Iterable[str], listed: str = "known") -> str:
     """For a ``name`` not among ``known``: "; did you mean ...?" with the closest of them, or
     else all of them (after ``listed``), if there are any."""
     known = list(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6) or [
-        k for k in known if name and k.startswith(name)][:1]
-    if close:
-        return f"; did you mean {close[0]!r}?"
+    close = closest(name, known)
+    if close is not None:
+        return f"; did you mean {close!r}?"
     return f"; {listed}: {', '.join(known)}" if known else ""
+
+
+def closest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The name among ``known`` that ``name`` most likely meant: the closest by difflib's
+    ratio (at least ``cutoff``), else one that ``name`` is the start of (cut short)."""
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=cutoff)
+    return close[0] if close else next((k for k in known if name and k.startswith(name)), None)
 
 
 def shown(value: Any) -> str:

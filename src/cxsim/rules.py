@@ -80,7 +80,7 @@ class Rule:
     @property
     def slot(self) -> str:
         """The scenario's field that chooses a rule of this kind."""
-        return "loyalty" if self.kind == "loyalty" else f"perception.{self.kind}"
+        return ".".join(SLOTS[self.kind])
 
     def compiled_form(self) -> tuple[int, np.ndarray]:
         """The rule's number in its kind's compiled form and its parameters (in the order of
@@ -93,6 +93,13 @@ class Rule:
             return 0, np.empty(0)
         return owner.compiled, np.array([float(getattr(self.params, name))
                                          for name in owner.Params.model_fields])
+
+
+SLOTS: dict[str, tuple[str, ...]] = {
+    "disconfirmation": ("perception", "disconfirmation"), "memory": ("perception", "memory"),
+    "attitude": ("perception", "attitude"), "loyalty": ("loyalty",),
+}
+"""Each kind of rule and the path of the scenario's field that chooses it."""
 
 
 def _read_only(value: Any) -> Any:

@@ -231,11 +231,16 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     return parse_scenario(text, str(path), overrides, base=path.parent)
 
 
+def _network_data(data: dict[str, Any]) -> Any:
+    """The ``word_of_mouth.network`` section of scenario data, if it has one."""
+    talk = data.get("word_of_mouth")
+    return talk.get("network") if isinstance(talk, dict) else None
+
+
 def _unpin_a_changed_network(data: dict[str, Any], paths: list[str]) -> None:
     """Drop the edge list's pinned SHA-256 (in place) when ``paths`` (of overrides) change the
     network but not the pin: the file is then pinned as it is now (:func:`_anchor_files`)."""
-    network = (data.get("word_of_mouth") or {}).get("network") if isinstance(
-        data.get("word_of_mouth"), dict) else None
+    network = _network_data(data)
     changed = [p for p in paths if p.strip().startswith("word_of_mouth.network")]
     if isinstance(network, dict) and changed and not any(p.strip().endswith(".sha256")
                                                          for p in changed):
@@ -245,8 +250,7 @@ def _unpin_a_changed_network(data: dict[str, Any], paths: list[str]) -> None:
 def _anchor_files(data: dict[str, Any], base: Path | None) -> None:
     """Make a relative edge-list path start from ``base``, and pin the file by its SHA-256
     unless the scenario gives one (in place)."""
-    network = (data.get("word_of_mouth") or {}).get("network") if isinstance(
-        data.get("word_of_mouth"), dict) else None
+    network = _network_data(data)
     if not isinstance(network, dict) or network.get("kind") != "edge_list":
         return
     path = network.get("path")

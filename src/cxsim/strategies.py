@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from difflib import get_close_matches
 from typing import Any
 
-from cxsim.problems import Problem, hint, shown, unknown
+from cxsim.problems import Problem, closest, hint, shown, unknown
 from cxsim.scenario import Scenario, Strategy
 
 BASELINE = "baseline"
@@ -90,9 +89,8 @@ def expand(data: Any, parts: list[str], create: bool, done: tuple[Any, ...] = ()
             if not create:
                 raise PatchError(f"no field {key!r} in {here}{hint(str(key), there)}")
             if rest:
-                near = get_close_matches(str(key), there, n=1, cutoff=NEAR_MISS) or [
-                    t for t in there if t.startswith(str(key))]  # cut short: shop_signup
-                if str(key) not in defined and near:
+                near = closest(str(key), there, cutoff=NEAR_MISS)  # or cut short: shop
+                if str(key) not in defined and near is not None:
                     full = ".".join(map(str, (*done, key)))
                     raise PatchError(f"{full}: {unknown('key', str(key), there)} (to add a "
                                      f"new entry of that name, set the whole of {full} first)")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cxsim.rules import SLOTS
 from cxsim.scenario import Scenario
 from cxsim.scenario_file import override
 
@@ -37,8 +38,7 @@ def tiny_world(touchpoints: dict[str, float | dict[str, Any]], entries: dict[str
     }
 
 
-RULE_SLOTS = ("perception.disconfirmation", "perception.memory", "perception.attitude",
-              "loyalty")
+RULE_SLOTS = tuple(".".join(path) for path in SLOTS.values())
 """The scenario fields that choose a rule: a test that changes one (its rule or a parameter)
 pins it, and ``CXSIM_TEST_SET`` leaves it alone."""
 
