@@ -240,6 +240,13 @@ CASES = [
     Case("edge-to-unknown", change("    restaurant: {checkout: 1}",
                                    "    restaurant: {checkout: 1, spa: 1}"),
          "journey.edges.restaurant.spa", "unknown touchpoint 'spa'", "spa: 1"),
+    Case("edge-to-misspelt", change("    restaurant: {checkout: 1}",
+                                    "    restaurant: {chekout: 1}"),
+         "journey.edges.restaurant.chekout", "did you mean 'checkout'?", "chekout: 1"),
+    Case("edge-segment-misspelt", change("segments: {business: 0.6}",
+                                         "segments: {busines: 0.6}"),
+         "journey.edges.room.restaurant.segments.busines",
+         "unknown segment 'busines'; did you mean 'business'?", "busines: 0.6"),
     Case("entry-unknown", change("  entries: {search_reviews: 1}", "  entries: {lobby: 1}"),
          "journey.entries.lobby", "unknown touchpoint 'lobby'", "lobby"),
     Case("exit-unknown", change("  exits: [checkout, booked_elsewhere]",
@@ -541,6 +548,33 @@ def test_a_duplicate_key_is_the_only_problem_reported(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as refused:
         load_scenario(change(RESTAURANT, ROOM)(tmp_path))
     assert len(refused.value.lines) == 1 and "duplicate key" in refused.value.lines[0]
+
+
+def test_a_misspelt_required_key_is_one_problem(tmp_path: Path) -> None:
+    # 'sise' is unknown and 'size' is missing: one mistake, one message with the hint
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(change("  size: 20000", "  sise: 20000")(tmp_path))
+    [line] = refused.value.lines
+    assert "population.sise: unknown key 'sise'; did you mean 'size'?" in line
+
+
+def test_a_pattern_with_a_star_reports_alike_problems_once(tmp_path: Path) -> None:
+    touchpoints = len(yaml.safe_load(HOTEL)["touchpoints"])
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(text(HOTEL, "hotel.yaml")(tmp_path), ["touchpoints.*.qualityy=1"])
+    assert refused.value.lines == [
+        f"--set touchpoints.*.qualityy=1: touchpoints.*.qualityy ({touchpoints} places): "
+        "unknown key 'qualityy'; did you mean 'quality'?"]
+    # in a strategy, after an entry for one touchpoint that the pattern overrides: the problem
+    # is the pattern's, at its line
+    path = change("touchpoints.room.personalisation: 0.3",
+                  "touchpoints.*.personalisation: -0.3")(tmp_path)
+    with pytest.raises(ScenarioError) as refused:
+        load_scenario(path)
+    [line] = refused.value.lines
+    assert line.startswith(f"{path}:{line_of(path.read_text(), '*.personalisation: -0.3')}:")
+    assert (f"after the patch, touchpoints.*.personalisation ({touchpoints} places): must be "
+            ">= 0, got -0.3") in line
 
 
 def test_catalogue_is_large_and_ids_are_unique() -> None:

@@ -24,10 +24,10 @@ from cxsim.network import (
     draw_degrees,
     read_edge_list,
 )
-from cxsim.problems import Problem, from_validation_error, unknown
+from cxsim.problems import Problem, alike, from_validation_error, places, unknown
 from cxsim.queues import weekly_servers
 from cxsim.rules import SLOTS, RuleError, make_rule
-from cxsim.scenario import RuleSpec, Scenario
+from cxsim.scenario import RuleSpec, Scenario, Strategy
 from cxsim.strategies import BASELINE, canonical, patch
 
 SHARE_TOLERANCE = 1e-6
@@ -60,7 +60,7 @@ def world_problems(scenario: Scenario) -> list[Problem]:
             if channel not in channels:
                 problems.append(Problem(
                     ("population", "segments", name, "channel_preferences", channel),
-                    f"unknown channel {channel!r}; the touchpoints use: {', '.join(channels)}"))
+                    unknown("channel", channel, channels, "the touchpoints use")))
     problems += service_problems(scenario)
     problems += graph_problems(scenario)
     for kind, (path, spec) in rule_specs(scenario).items():
@@ -113,7 +113,7 @@ def service_problems(scenario: Scenario) -> list[Problem]:
                         [*chain, nxt])))
     if service.follow_up is not None and service.follow_up.touchpoint not in known:
         problems.append(Problem(("service", "follow_up", "touchpoint"),
-                                f"unknown touchpoint {service.follow_up.touchpoint!r}"))
+                                unknown("touchpoint", service.follow_up.touchpoint, known)))
     return problems
 
 
@@ -143,22 +143,35 @@ def strategy_worlds(scenario: Scenario) -> tuple[dict[str, Scenario], list[Probl
         else:
             found = world_problems(world)
         if found:
-            problems += [_blame(where, strategy.set, strategy.remove, p) for p in found]
+            problems += _blame(where, strategy, found)
             continue
         worlds[name] = world
     return worlds, problems
 
 
-def _blame(where: tuple[Any, ...], set_: dict[str, Any], remove: list[str], p: Problem) -> Problem:
-    dotted = p.dotted
-    for key in set_:
-        pattern = key.split(".")
-        if _matches(pattern, p.path):
-            return Problem((*where, "set", key), f"after the patch, {dotted}: {p.message}")
-    for i, key in enumerate(remove):
-        if _matches(key.split("."), p.path):
-            return Problem((*where, "remove", i), f"after the patch, {dotted}: {p.message}")
-    return Problem(where, f"after the patch, {dotted}: {p.message}")
+def _blame(where: tuple[Any, ...], strategy: Strategy, found: list[Problem]) -> list[Problem]:
+    """Problems ``found`` in the scenario patched by ``strategy`` (at ``where``), each at the
+    patch entry that caused it (or at the strategy when no single entry did); those that an
+    entry with a ``*`` made alike at its matches as one (:func:`~cxsim.problems.alike`)."""
+    blamed = []
+    for group in alike(found, lambda p: _patch_entry(strategy, p.path)[1]):
+        entry, _ = _patch_entry(strategy, group[0].path)
+        blamed.append(Problem((*where, *entry),
+                              f"after the patch, {places(group)}: {group[0].message}"))
+    return blamed
+
+
+def _patch_entry(strategy: Strategy, path: tuple[Any, ...]) -> tuple[tuple[Any, ...], str | None]:
+    """The entry of ``strategy``'s patch that reaches the field at ``path``, as a path below
+    the strategy (``("set", KEY)`` or ``("remove", INDEX)``), and its field pattern; ``((),
+    None)`` if none does. Of the entries that set it, the last: it was set last."""
+    for key in reversed(strategy.set):
+        if _matches(key.split("."), path):
+            return ("set", key), key
+    for i, key in enumerate(strategy.remove):
+        if _matches(key.split("."), path):
+            return ("remove", i), key
+    return (), None
 
 
 def _matches(pattern: list[str], path: tuple[Any, ...]) -> bool:

@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from cxsim.distributions import Constant, DistributionTable
-from cxsim.problems import Problem
+from cxsim.problems import Problem, unknown
 from cxsim.scenario import STAGES, Scenario
 
 
@@ -254,34 +254,33 @@ def graph_problems(scenario: Scenario) -> list[Problem]:
     journey = scenario.journey
     segments = scenario.population.segments
 
-    def unknown(path: tuple[str | int, ...], tp: str) -> None:
-        hint = f"; known: {', '.join(known)}" if len(known) <= 20 else ""
-        problems.append(Problem(path, f"unknown touchpoint {tp!r}{hint}"))
+    def unknown_touchpoint(path: tuple[str | int, ...], tp: str) -> None:
+        problems.append(Problem(path, unknown("touchpoint", tp, known)))
 
     for which in ("entries", "returning_entries"):
         weights = getattr(journey, which) or {}
         for tp in weights:
             if tp not in known:
-                unknown(("journey", which, tp), tp)
+                unknown_touchpoint(("journey", which, tp), tp)
         if getattr(journey, which) is not None and sum(weights.values()) <= 0:
             problems.append(Problem(("journey", which), "entry weights must have a positive sum"))
     for i, tp in enumerate(journey.exits):
         if tp not in known:
-            unknown(("journey", "exits", i), tp)
+            unknown_touchpoint(("journey", "exits", i), tp)
     for source, edges in journey.edges.items():
         if source not in known:
-            unknown(("journey", "edges", source), source)
+            unknown_touchpoint(("journey", "edges", source), source)
         if source in journey.exits and edges:
             problems.append(Problem(("journey", "edges", source),
                                     f"{source!r} is an exit: a journey ends there, so it can have "
                                     "no outgoing edges"))
         for target, edge in edges.items():
             if target not in known:
-                unknown(("journey", "edges", source, target), target)
+                unknown_touchpoint(("journey", "edges", source, target), target)
             for segment in edge.segments:
                 if segment not in segments:
                     problems.append(Problem(("journey", "edges", source, target, "segments",
-                                             segment), f"unknown segment {segment!r}"))
+                                             segment), unknown("segment", segment, segments)))
         for segment in segments:
             if edges and sum(e.segments.get(segment, e.weight) for e in edges.values()) <= 0:
                 problems.append(Problem(("journey", "edges", source),

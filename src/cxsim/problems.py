@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +31,30 @@ class Problem:
         return ".".join(str(part) for part in self.path) or "(top level)"
 
 
+def alike(problems: list[Problem],
+          pattern: Callable[[Problem], str | None]) -> list[list[Problem]]:
+    """``problems`` in groups, in order: those that one field pattern with a ``*``
+    (``pattern`` of a problem: the pattern that set its field, or None) made alike at its
+    matches, the same message at paths of one length, together; every other problem alone."""
+    groups: dict[object, list[Problem]] = {}
+    for i, problem in enumerate(problems):
+        made_by = pattern(problem)
+        key = (made_by, problem.message, len(problem.path)) if made_by and "*" in made_by else i
+        groups.setdefault(key, []).append(problem)
+    return list(groups.values())
+
+
+def places(problems: list[Problem]) -> str:
+    """Where a group of :func:`alike` problems is: the one problem's dotted path, or all
+    their paths in one with ``*`` where they differ, and how many
+    (``touchpoints.*.qualityy (11 places)``)."""
+    if len(problems) == 1:
+        return problems[0].dotted
+    columns = zip(*(problem.path for problem in problems), strict=True)
+    starred = ".".join(str(parts[0]) if len(set(parts)) == 1 else "*" for parts in columns)
+    return f"{starred} ({len(problems)} places)"
+
+
 def unknown(what: str, name: str, known: Iterable[str], listed: str = "known") -> str:
     """"unknown WHAT 'NAME'" with its :func:`hint`."""
     return f"unknown {what} {name!r}{hint(name, known, listed)}"
@@ -38,12 +62,17 @@ def unknown(what: str, name: str, known: Iterable[str], listed: str = "known") -
 
 def hint(name: str, known: Iterable[str], listed: str = "known") -> str:
     """For a ``name`` not among ``known``: "; did you mean ...?" with the closest of them, or
-    else all of them (after ``listed``), if there are any."""
+    else them (after ``listed``; the first :data:`LISTED` of many), if there are any."""
     known = list(known)
     close = closest(name, known)
     if close is not None:
         return f"; did you mean {close!r}?"
-    return f"; {listed}: {', '.join(known)}" if known else ""
+    more = f" and {len(known) - LISTED} more" if len(known) > LISTED else ""
+    return f"; {listed}: {', '.join(known[:LISTED])}{more}" if known else ""
+
+
+LISTED = 20
+"""At most this many known names are listed after an unknown one."""
 
 
 def closest(name: str, known: Iterable[str], cutoff: float = 0.6) -> str | None:
@@ -212,7 +241,11 @@ def from_validation_error(
     none, one problem joins what each member expects (must be a whole number or a list)."""
     problems: list[Problem] = []
     unions: dict[Path, dict[str, list[tuple[Path, dict[str, Any]]]]] = {}
-    for e in error.errors(include_url=False):
+    errors = error.errors(include_url=False)
+    meant = _meant_keys(errors, model)
+    for e in errors:
+        if e["type"] == "missing" and tuple(e["loc"]) in meant:
+            continue  # a misspelt key: its "did you mean" says all there is to say
         path, member = _data_path(data, tuple(e["loc"]), e["type"] == "missing")
         if member is None:
             problems.append(Problem(prefix + path, _message(e, model)))
@@ -230,6 +263,19 @@ def from_validation_error(
             problems.append(Problem(prefix + where, f"must be {' or '.join(dict.fromkeys(
                 expected))}, got {shown(next(iter(members.values()))[0][1].get('input'))}"))
     return problems
+
+
+def _meant_keys(errors: list[Any], model: type[BaseModel] | None) -> set[Path]:
+    """Where pydantic's ``errors`` show an unknown key, the key it most likely meant (the
+    "did you mean" of :func:`_message`), as a location like pydantic's."""
+    meant = set()
+    for e in errors:
+        if e["type"] == "extra_forbidden":
+            where = tuple(e["loc"][:-1])
+            close = closest(str(e["loc"][-1]), _field_names(model, where))
+            if close is not None:
+                meant.add((*where, close))
+    return meant
 
 
 def _wrong_type(error: dict[str, Any]) -> bool:

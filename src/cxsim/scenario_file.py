@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from cxsim.checks import strategy_worlds, world_problems
 from cxsim.network import NetworkError, build_network, file_sha256
-from cxsim.problems import Problem, from_validation_error
+from cxsim.problems import Problem, alike, from_validation_error, places
 from cxsim.scenario import Scenario
 from cxsim.strategies import PatchError, set_path
 from cxsim.sweep import sweep_problems
@@ -82,12 +82,28 @@ class _Located:
                 self.keys[(*path, str(i))] = _mark(item)
                 self._walk(item, (*path, str(i)), ancestors)
 
+    def locate_all(self, problems: list[Problem]) -> list[str]:
+        """:meth:`locate` each of ``problems``, but one line for those that an override with
+        a ``*`` made alike at its matches (:func:`~cxsim.problems.alike`)."""
+        return [self.locate(group[0]) if len(group) == 1 else
+                f"{self.override_of(group[0])}: {places(group)}: {group[0].message}"
+                for group in alike(problems, lambda p: (self.override_of(p) or "").partition(
+                    "=")[0])]
+
+    def override_of(self, problem: Problem) -> str | None:
+        """The override (``--set PATH=VALUE``) that set the field of ``problem`` or one
+        above or below it, if one did."""
+        path = tuple(str(part) for part in problem.path)
+        return next((option for overridden, option in self.overrides.items()
+                     if overridden[:len(path)] == path or path[:len(overridden)] == overridden),
+                    None)
+
     def locate(self, problem: Problem) -> str:
         """``FILE:LINE:COL: path: message`` (or the override that caused it)."""
         path = tuple(str(part) for part in problem.path)
-        for overridden, option in self.overrides.items():  # the override set this, or below it
-            if overridden[:len(path)] == path or path[:len(overridden)] == overridden:
-                return f"{option}: {problem.dotted}: {problem.message}"
+        option = self.override_of(problem)
+        if option is not None:
+            return f"{option}: {problem.dotted}: {problem.message}"
         for n in range(len(path), -1, -1):
             prefix = path[:n]
             if prefix in self.keys or prefix in self.values:
@@ -209,7 +225,7 @@ def parse_scenario(
         problems = from_validation_error(error, Scenario, located.data)
     else:
         problems = scenario_problems(scenario)
-    lines += [located.locate(p) for p in problems]
+    lines += located.locate_all(problems)
     if lines:
         raise ScenarioError(lines)
     return scenario
