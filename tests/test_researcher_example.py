@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,8 @@ from cxsim import simulate
 from cxsim.scenario_file import ScenarioError
 from cxsim.testing import tiny_scenario, tiny_world
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +57,24 @@ def test_the_documented_command_line_runs(tmp_path):
         capture_output=True, text=True, env=env, check=False)
     assert done.returncode == 0, done.stderr
     assert "personalised_welcome" in done.stdout
+
+
+def test_step_4_runs_the_validation_tests_with_the_example_rule():
+    # the command of docs/rules.md's step 4, as written there; then with a rule that is not
+    # there, to show that the override reaches the tests
+    docs = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    override = re.search(r'CXSIM_TEST_SET="([^"]+)" PYTHONPATH=examples', docs).group(1)
+
+    def validation_tests(test_set: str) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "CXSIM_TEST_SET": test_set, "PYTHONPATH": str(EXAMPLES)}
+        return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                               "tests/test_validation.py"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, check=False)
+
+    done = validation_tests(override)
+    assert done.returncode == 0 and " passed" in done.stdout, done.stdout[-2000:]
+    broken = validation_tests(override.replace("EndWeightedMemory", "NoSuchMemory"))
+    assert broken.returncode == 1 and " failed" in broken.stdout, broken.stdout[-2000:]
 
 
 def test_resuming_without_the_rule_s_module_is_refused_not_skipped(tmp_path):
