@@ -346,15 +346,19 @@ def test_an_edge_list_is_pinned_by_its_hash_and_a_changed_file_is_refused(tmp_pa
     assert moved.word_of_mouth.network.sha256 == hashlib.sha256(other.read_bytes()).hexdigest()
 
 
-def test_a_change_is_relative_only_to_a_positive_baseline():
+def test_a_change_is_relative_only_to_a_positive_baseline_and_never_for_a_score():
     kpis = pa.table({"strategy": ["baseline"] * 3 + ["better"] * 3, "replicate": [0, 1, 2] * 2,
                      "profit": [-100.0, -120.0, -80.0, 50.0, 40.0, 60.0],
-                     "nps": [20.0, 22.0, 18.0, 25.0, 27.0, 23.0],
+                     "revenue": [200.0, 220.0, 180.0, 250.0, 270.0, 230.0],
+                     "nps": [1.0, 2.0, 1.8, 6.0, 7.0, 6.8],
                      "staff_cost": [0.0] * 6, "strategy_cost": [0.0] * 6})
-    rows = {r["kpi"]: r for r in paired_differences(kpis, ("profit", "nps")).to_pylist()}
+    rows = {r["kpi"]: r for r in
+            paired_differences(kpis, ("profit", "revenue", "nps")).to_pylist()}
     assert math.isnan(rows["profit"]["relative"])  # from a loss of 100 to a profit of 50
     assert rows["profit"]["difference"] == pytest.approx(150.0)
-    assert rows["nps"]["relative"] == pytest.approx(5.0 / 20.0)
+    assert rows["revenue"]["relative"] == pytest.approx(50.0 / 200.0)
+    assert math.isnan(rows["nps"]["relative"])  # 1.6 -> 6.6 is 5 points, not +312 %
+    assert rows["nps"]["difference"] == pytest.approx(5.0)
 
 
 def test_two_runs_that_differ_only_in_what_they_keep_can_be_paired():

@@ -17,6 +17,10 @@ from scipy.special import stdtrit
 from cxsim.problems import shown
 
 HEADLINE = ("nps", "retention", "revenue", "profit")
+SCORES = ("nps", "mean_attitude")
+"""KPIs on a scale whose zero is a point of balance, not an absence (NPS, a share of promoters
+less a share of detractors; attitude, 0 = neutral): a change in % of the baseline means
+nothing there (NPS 1.6 → 6.6 would read +312 %), so they have no relative change."""
 
 
 def paired_differences(
@@ -64,13 +68,19 @@ def paired_differences(
                 "baseline": float(a.mean()) if pairs else math.nan,
                 "value": float(b.mean()) if pairs else math.nan,
                 "difference": mean, "ci_low": low, "ci_high": high,
-                # a change relative to a loss or a negative NPS reads wrongly: none
-                "relative": mean / a.mean() if pairs and a.mean() > 0 else math.nan,
+                "relative": relative_change(mean, float(a.mean()), metric) if pairs
+                else math.nan,
                 "excludes_zero": bool(low > 0 or high < 0),
                 "strategy_cost": cost,
                 "return_on_cost": gain / cost if cost > 0 else math.nan,
             })
     return pa.Table.from_pylist(rows)
+
+
+def relative_change(difference: float, baseline: float, metric: str) -> float:
+    """``difference`` as a fraction of a positive ``baseline``; NaN for a score (:data:`SCORES`)
+    and for a baseline of 0 or below (a change relative to a loss reads wrongly)."""
+    return difference / baseline if baseline > 0 and metric not in SCORES else math.nan
 
 
 def paired_interval(d: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -175,13 +185,17 @@ def format_differences(table: pa.Table, costs: bool = False) -> str:
     pairs = ("common random numbers" if common == b"true" else
              "runs of different seeds: the pairs share no random numbers, so the intervals "
              "are wider than with one seed")
-    note = f"Paired differences over {n} replicates ({pairs}); * the 95% interval excludes 0."
-    if costs:
-        note += (" cost: the strategy's own cost plus the care staff it adds; return: difference"
-                 " in profit / cost.")
+    notes = [f"Paired differences over {n} replicates ({pairs}); * the 95% interval excludes 0."]
     if n < 2:
-        note = "One replicate: no confidence interval (run with --replicates 2 or more)."
-    return "\n".join([*lines, note])
+        notes = ["One replicate: no confidence interval (run with --replicates 2 or more)."]
+    if costs:
+        notes.append("cost: the strategy's own cost plus the care staff it adds; return: "
+                     "difference in profit / cost.")
+    scores = [k for k in dict.fromkeys(table.column("kpi").to_pylist()) if k in SCORES]
+    if scores:
+        notes.append(f"relative: none for {' and '.join(scores)}, whose 0 is a balance, not an "
+                     "absence (read the difference in points).")
+    return "\n".join([*lines, *notes])
 
 
 def format_baseline(kpis: pa.Table, metrics: tuple[str, ...] = HEADLINE,
