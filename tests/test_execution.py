@@ -27,7 +27,7 @@ import cxsim.execution
 from cxsim.execution import Run, compare
 from cxsim.progress import Progress
 from cxsim.results import TABLES
-from cxsim.summary import paired_differences
+from cxsim.summary import format_differences, paired_differences
 from cxsim.testing import tiny_scenario
 
 SMALL = ["population.size=1500", "horizon_days=150"]
@@ -359,6 +359,11 @@ def test_a_change_is_relative_only_to_a_positive_baseline_and_never_for_a_score(
     assert rows["revenue"]["relative"] == pytest.approx(50.0 / 200.0)
     assert math.isnan(rows["nps"]["relative"])  # 1.6 -> 6.6 is 5 points, not +312 %
     assert rows["nps"]["difference"] == pytest.approx(5.0)
+    printed = format_differences(paired_differences(kpis, ("revenue", "nps"))).splitlines()
+    nps_line = next(line for line in printed if line.split()[1:2] == ["nps"])
+    assert "n/a" in nps_line and "%" not in nps_line
+    assert "+25.0%" in next(line for line in printed if line.split()[1:2] == ["revenue"])
+    assert any(line.startswith("relative: none for nps,") for line in printed)
 
 
 def test_two_runs_that_differ_only_in_what_they_keep_can_be_paired():
